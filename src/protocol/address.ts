@@ -35,7 +35,7 @@ export function parseIPv6(input: string): Buffer | undefined {
   }
   if (words.length !== 8 || words.some((w) => !(w >= 0 && w <= 0xffff))) return undefined;
   const b = Buffer.allocUnsafe(16);
-  words.forEach((w, i) => b.writeUInt16BE(w, i * 2));
+  for (let i = 0; i < 8; i++) b.writeUInt16BE(words[i]!, i * 2);
   return b;
 }
 

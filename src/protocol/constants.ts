@@ -262,18 +262,19 @@ export enum NodeFlag {
   INACTIVE = 0x10 | 0x01 | 0x08 | 0x20,
 }
 
-export enum Capability {
-  RECMASTER = 0x1,
+// A const object rather than an enum: RECMASTER and LEADER share a value.
+export const Capability = {
+  RECMASTER: 0x1,
   /** CTDB 4.17's newer name for RECMASTER. */
-  LEADER = 0x1,
-  LMASTER = 0x2,
-  LVS = 0x4, // obsolete
-  NATGW = 0x8, // obsolete
-  PARALLEL_RECOVERY = 0x10000,
-  FRAGMENTED_CONTROLS = 0x20000,
-  FEATURES = 0x10000 | 0x20000,
-  DEFAULT = 0x1 | 0x2 | 0x10000 | 0x20000,
-}
+  LEADER: 0x1,
+  LMASTER: 0x2,
+  LVS: 0x4, // obsolete
+  NATGW: 0x8, // obsolete
+  PARALLEL_RECOVERY: 0x10000,
+  FRAGMENTED_CONTROLS: 0x20000,
+  FEATURES: 0x10000 | 0x20000,
+  DEFAULT: 0x1 | 0x2 | 0x10000 | 0x20000,
+} as const;
 
 export enum Runstate {
   UNKNOWN = 0,
