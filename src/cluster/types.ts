@@ -1,0 +1,108 @@
+// Types shared by the cluster core, its shell and the simulator. The numeric
+// values of flags, runstates and capabilities are CTDB's, because they cross the
+// client socket unchanged.
+
+export const UNKNOWN_PNN = 0xffffffff;
+export const INVALID_GENERATION = 1;
+
+export const Flag = {
+  DISCONNECTED: 0x01,
+  UNHEALTHY: 0x02,
+  PERMANENTLY_DISABLED: 0x04,
+  BANNED: 0x08,
+  DELETED: 0x10,
+  STOPPED: 0x20,
+} as const;
+export const FLAGS_DISABLED = Flag.UNHEALTHY | Flag.PERMANENTLY_DISABLED;
+export const FLAGS_INACTIVE = Flag.DELETED | Flag.DISCONNECTED | Flag.BANNED | Flag.STOPPED;
+
+export const Runstate = {
+  UNKNOWN: 0,
+  INIT: 1,
+  SETUP: 2,
+  FIRST_RECOVERY: 3,
+  STARTUP: 4,
+  RUNNING: 5,
+  SHUTDOWN: 6,
+} as const;
+
+export const Capability = {
+  LEADER: 0x1,
+  LMASTER: 0x2,
+  PARALLEL_RECOVERY: 0x10000,
+  FRAGMENTED_CONTROLS: 0x20000,
+} as const;
+
+export type LogLevel = "error" | "warning" | "notice" | "info" | "debug";
+
+/** What one node tells the others about itself, node to node. */
+export type ClusterPacket =
+  | {
+      t: "state";
+      flags: number;
+      runstate: number;
+      caps: number;
+      leader: number;
+      term: number;
+      generation: number;
+    }
+  | { t: "leader"; leader: number; term: number }
+  | { t: "vote-request"; term: number }
+  | { t: "vote"; term: number; granted: boolean }
+  | { t: "recovered"; term: number; generation: number; vnnmap: number[] }
+  | { t: "ban"; pnn: number; seconds: number };
+
+export type LockOutcome = "held" | "contended" | "timeout" | "error" | "lost";
+
+export type AdminAction = "disable" | "enable" | "stop" | "continue";
+
+export type Input =
+  | { kind: "tick"; nowMs: number }
+  | { kind: "peer-up"; nowMs: number; pnn: number }
+  | { kind: "peer-down"; nowMs: number; pnn: number }
+  | { kind: "packet"; nowMs: number; from: number; packet: ClusterPacket }
+  | { kind: "lock"; nowMs: number; outcome: LockOutcome; reason?: string }
+  | { kind: "admin"; nowMs: number; action: AdminAction }
+  | { kind: "health"; nowMs: number; healthy: boolean }
+  | { kind: "runstate"; nowMs: number; runstate: number }
+  | { kind: "capabilities"; nowMs: number; leader?: boolean; lmaster?: boolean }
+  | { kind: "force-recovery"; nowMs: number };
+
+export type Effect =
+  | { kind: "send"; to: number; packet: ClusterPacket }
+  | { kind: "drop-peer"; pnn: number; reason: string }
+  | { kind: "take-lock" }
+  | { kind: "release-lock" }
+  | { kind: "wake-at"; atMs: number }
+  | { kind: "log"; level: LogLevel; message: string }
+  /** Tell local clients registered for CTDB's leader SRVID who leads. */
+  | { kind: "leader-to-clients"; leader: number }
+  /** The leader changed in this node's view. */
+  | { kind: "leader-changed"; leader: number; previous: number }
+  /** This node's first recovery finished: the shell runs the startup event. */
+  | { kind: "first-recovery-done" }
+  | { kind: "recovered"; generation: number; vnnmap: number[] }
+  | { kind: "flags-changed"; pnn: number; flags: number; previous: number };
+
+export interface ClusterConfig {
+  pnn: number;
+  /** Every line of the nodes file: deleted nodes keep their PNN. */
+  nodes: readonly { pnn: number; deleted: boolean }[];
+  lockConfigured: boolean;
+  /** Without a lock, elect only in a partition holding a majority. */
+  requireMajority: boolean;
+  leaderTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveLimit: number;
+  recoverIntervalMs: number;
+  /** How often the leader tells everyone (and their clients) it leads. */
+  leaderBroadcastMs: number;
+  /** Pause between attempts at a contended lock while no leader is known. */
+  lockRetryMs: number;
+  /** Base of the randomised wait before asking for votes (no-lock mode). */
+  electionBackoffMs: number;
+  startFlags: number;
+  leaderCapable: boolean;
+  lmasterCapable: boolean;
+  seed: number;
+}

@@ -1,0 +1,498 @@
+// One Tandem node: the cluster shell, the node transport, the client socket and
+// the lifecycle (runstates and their events), wired together. Routing of CTDB
+// packets between local clients, this node and other nodes lives here too:
+// controls for another node are forwarded to it and its reply relayed, as
+// CTDB's daemon does.
+
+import fs from "node:fs";
+import { ClusterShell } from "../cluster/shell.ts";
+import { nodeFlags } from "../cluster/core.ts";
+import { type ClusterConfig, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
+import type { NodeConfig } from "../config/load.ts";
+import { listTunableNames, setTunable, type Tunables, TUNABLES, tunablesToWireOrder } from "../config/tunables.ts";
+import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
+import { createClusterLock } from "../lock/cluster-lock.ts";
+import {
+  BROADCAST_ACTIVE,
+  BROADCAST_ALL,
+  BROADCAST_CONNECTED,
+  CURRENT_NODE,
+  Control,
+  Operation,
+  SRVID_LEADER,
+  SRVID_TAKEOVER_RUN,
+} from "../protocol/constants.ts";
+import {
+  decodePacket,
+  encodeReplyControl,
+  encodeReqControl,
+  encodeReqMessage,
+  type Packet,
+  type ReplyControl,
+  type ReqControl,
+  type ReqMessage,
+} from "../protocol/packets.ts";
+import { decodeSrvidMessage, encodeI32, encodeU32, type NodeMap, type Timeval } from "../protocol/types.ts";
+import { Transport } from "../transport/tcp.ts";
+import { ClientServer, type ClientConnection } from "./client-server.ts";
+import type { Log } from "./logger.ts";
+
+export interface NodeHooks {
+  /** Runs an event's scripts; resolves with CTDB's result (0 = success). */
+  runEvent(event: string, args: string[]): Promise<number>;
+  /** The node reached RUNNING (the monitor loop starts here). */
+  running(): void;
+  stopping(): Promise<void>;
+}
+
+interface PendingForward {
+  dest: number;
+  reply: (reply: Pick<ReplyControl, "status" | "data" | "errmsg">) => void;
+  timer: NodeJS.Timeout;
+}
+
+const NO_HOOKS: NodeHooks = { runEvent: async () => 0, running: () => {}, stopping: async () => {} };
+const STARTUP_RETRY_MS = 5000;
+
+function timeval(ms: number): Timeval {
+  return { sec: Math.floor(ms / 1000), usec: Math.floor((ms % 1000) * 1000) };
+}
+
+function tunableValue(tunables: Tunables, name: string): number | undefined {
+  const def = TUNABLES.find((t) => t.name.toLowerCase() === name.toLowerCase());
+  return def === undefined ? undefined : tunables[def.name];
+}
+
+export class Node {
+  readonly pnn: number;
+  readonly cluster: ClusterShell;
+  readonly transport: Transport;
+  readonly clients: ClientServer;
+  private tunables: Tunables;
+  private hooks: NodeHooks = NO_HOOKS;
+  private readonly startedWallMs = Date.now();
+  private lastRecoveryStartMs = 0;
+  private lastRecoveryEndMs = 0;
+  private pending = new Map<number, PendingForward>();
+  private nextReqid = 1;
+  private shuttingDown = false;
+  private debugLevel: number;
+  onExit: (code: number) => void = (code) => process.exit(code);
+
+  constructor(
+    readonly config: NodeConfig,
+    pnn: number,
+    private readonly log: Log,
+    private readonly setLogLevel: (level: number) => void,
+    initialDebugLevel: number,
+  ) {
+    this.pnn = pnn;
+    this.tunables = { ...config.tunables };
+    this.debugLevel = initialDebugLevel;
+    const lockSetting = config.conf.cluster.clusterLock;
+    const lock =
+      lockSetting === undefined
+        ? undefined
+        : createClusterLock(lockSetting, { log, helperBindir: config.paths.helperBindir });
+    if (lock === undefined) {
+      log(
+        "warning",
+        config.tandem.requireMajority
+          ? "No cluster lock configured: a leader is elected only in a partition holding a majority of the nodes"
+          : "No cluster lock configured and majority not required: a network partition WILL elect two leaders (split brain)",
+      );
+    }
+    this.cluster = new ClusterShell(this.clusterConfig(lock !== undefined), lock, {
+      log,
+      leaderToClients: (leader) => this.leaderToClients(leader),
+      firstRecoveryDone: () => void this.startup(),
+      recovered: () => {
+        this.lastRecoveryStartMs = Date.now();
+        this.lastRecoveryEndMs = this.lastRecoveryStartMs;
+      },
+      flagsChanged: (p, flags, previous) => log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`),
+      leaderChanged: () => {},
+    });
+    this.transport = new Transport({
+      pnn,
+      nodes: config.nodes,
+      port: config.tandem.port,
+      sharedKey: config.tandem.sharedKey,
+      log,
+      onPeerUp: this.cluster.onPeerUp,
+      onPeerDown: (peer) => {
+        this.failForwards(peer);
+        this.cluster.onPeerDown(peer);
+      },
+      onCluster: this.cluster.onPacket,
+      onCtdb: (from, bytes) => this.onNodePacket(from, bytes),
+    });
+    this.cluster.attach(this.transport);
+    this.clients = new ClientServer(
+      config.paths.ctdbdSocket,
+      { onPacket: (client, packet) => this.onClientPacket(client, packet), onClose: () => {} },
+      log,
+    );
+  }
+
+  private clusterConfig(lockConfigured: boolean): ClusterConfig {
+    const t = this.tunables;
+    const { conf, tandem } = this.config;
+    let startFlags = 0;
+    if (conf.legacy.startAsDisabled) startFlags |= Flag.PERMANENTLY_DISABLED;
+    if (conf.legacy.startAsStopped) startFlags |= Flag.STOPPED;
+    return {
+      pnn: this.pnn,
+      nodes: this.config.nodes.map((n) => ({ pnn: n.pnn, deleted: n.deleted })),
+      lockConfigured,
+      requireMajority: tandem.requireMajority,
+      leaderTimeoutMs: conf.cluster.leaderTimeoutSec * 1000,
+      keepaliveIntervalMs: (t["KeepaliveInterval"] ?? 5) * 1000,
+      keepaliveLimit: t["KeepaliveLimit"] ?? 5,
+      recoverIntervalMs: (t["RecoverInterval"] ?? 1) * 1000,
+      leaderBroadcastMs: 1000,
+      lockRetryMs: 100,
+      electionBackoffMs: 150,
+      startFlags,
+      leaderCapable: conf.cluster.leaderCapability,
+      lmasterCapable: conf.legacy.lmasterCapability,
+      seed: (Math.random() * 0xffffffff) >>> 0,
+    };
+  }
+
+  async start(hooks: NodeHooks = NO_HOOKS): Promise<void> {
+    this.hooks = hooks;
+    await this.clients.start();
+    this.setRunstate(Runstate.INIT);
+    const init = await hooks.runEvent("init", []);
+    if (init !== 0) throw new Error(`init event failed (${init})`);
+    await this.transport.start();
+    this.setRunstate(Runstate.SETUP);
+    const setup = await hooks.runEvent("setup", []);
+    if (setup !== 0) throw new Error(`setup event failed (${setup})`);
+    this.setRunstate(Runstate.FIRST_RECOVERY);
+  }
+
+  private setRunstate(runstate: number): void {
+    this.cluster.feed({ kind: "runstate", runstate });
+  }
+
+  private async startup(): Promise<void> {
+    this.setRunstate(Runstate.STARTUP);
+    for (;;) {
+      if (this.shuttingDown) return;
+      const result = await this.hooks.runEvent("startup", []);
+      if (result === 0) break;
+      this.log("error", `startup event failed (${result}); retrying in ${STARTUP_RETRY_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, STARTUP_RETRY_MS));
+    }
+    if (this.shuttingDown) return;
+    this.setRunstate(Runstate.RUNNING);
+    this.hooks.running();
+  }
+
+  setHealth(healthy: boolean): void {
+    this.cluster.feed({ kind: "health", healthy });
+  }
+
+  async shutdown(code = 0): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.log("notice", "Shutting down");
+    this.setRunstate(Runstate.SHUTDOWN);
+    await this.hooks.stopping();
+    await this.hooks.runEvent("shutdown", []).catch(() => -1);
+    this.cluster.stop();
+    this.transport.close();
+    this.clients.close();
+    try {
+      fs.unlinkSync(this.config.paths.pidFile);
+    } catch {
+      // never written or already gone
+    }
+    this.onExit(code);
+  }
+
+  // ---- what the control handlers see ----
+
+  nodemap(): NodeMap {
+    const state = this.cluster.state;
+    return {
+      nodes: this.config.nodes.map((n) => ({
+        pnn: n.pnn,
+        flags: n.deleted ? Flag.DELETED : nodeFlags(state, n.pnn),
+        addr: n.deleted ? "0.0.0.0" : n.address,
+      })),
+    };
+  }
+
+  private context(client: ClientConnection | undefined): ControlContext {
+    const state = this.cluster.state;
+    return {
+      pnn: this.pnn,
+      pid: process.pid,
+      nodemap: () => this.nodemap(),
+      nodesFile: () => ({
+        nodes: this.config.nodes.map((n) => ({ pnn: n.pnn, flags: n.deleted ? Flag.DELETED : 0, addr: n.deleted ? "0.0.0.0" : n.address })),
+      }),
+      runstate: () => state.runstate,
+      vnnmap: () => ({ generation: state.generation, map: state.vnnmap }),
+      recoveryMode: () => state.recoveryMode,
+      forceRecovery: () => this.cluster.feed({ kind: "force-recovery" }),
+      capabilities: () => state.caps,
+      setCapability: (which, on) =>
+        this.cluster.feed({ kind: "capabilities", ...(which === "leader" ? { leader: on } : { lmaster: on }) }),
+      uptime: () => ({
+        currentTime: timeval(Date.now()),
+        ctdbdStartTime: timeval(this.startedWallMs),
+        lastRecoveryStarted: timeval(this.lastRecoveryStartMs),
+        lastRecoveryFinished: timeval(this.lastRecoveryEndMs),
+      }),
+      clientCount: () => this.clients.clients.size,
+      reclock: () => this.config.conf.cluster.clusterLock ?? "",
+      debugLevel: () => this.debugLevel,
+      setDebugLevel: (level) => {
+        this.debugLevel = level;
+        this.setLogLevel(level);
+      },
+      tunableNames: () => listTunableNames(),
+      getTunable: (name) => tunableValue(this.tunables, name),
+      setTunable: (name, value) => {
+        const result = setTunable(this.tunables, name, value);
+        if (!result.ok) return result.status;
+        this.tunables = result.tunables;
+        this.applyTunables();
+        return 0;
+      },
+      allTunables: () => tunablesToWireOrder(this.tunables),
+      admin: (action) => this.cluster.feed({ kind: "admin", action }),
+      shutdown: () => setImmediate(() => void this.shutdown()),
+      registerSrvid: (srvid) => {
+        client?.srvids.add(srvid);
+        if (client !== undefined && srvid === SRVID_LEADER) {
+          // The real `ctdb` learns the leader only from this message; answering
+          // at once instead of at the next broadcast saves it up to a second.
+          setImmediate(() => {
+            const leader = this.cluster.state.leader;
+            if (leader !== UNKNOWN_PNN) client.write(this.leaderMessage(leader));
+          });
+        }
+      },
+      deregisterSrvid: (srvid) => client?.srvids.delete(srvid) ?? false,
+      processExists: (pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch (err) {
+          return (err as NodeJS.ErrnoException).code === "EPERM";
+        }
+      },
+    };
+  }
+
+  private applyTunables(): void {
+    const config = this.cluster.state.config;
+    config.keepaliveIntervalMs = (this.tunables["KeepaliveInterval"] ?? 5) * 1000;
+    config.keepaliveLimit = this.tunables["KeepaliveLimit"] ?? 5;
+    config.recoverIntervalMs = (this.tunables["RecoverInterval"] ?? 1) * 1000;
+    this.cluster.feed({ kind: "tick" });
+  }
+
+  tunable(name: string): number | undefined {
+    return tunableValue(this.tunables, name);
+  }
+
+  // ---- routing ----
+
+  private onClientPacket(client: ClientConnection, packet: Packet): void {
+    switch (packet.operation) {
+      case Operation.REQ_CONTROL:
+        return this.clientControl(client, packet);
+      case Operation.REQ_MESSAGE:
+        return this.routeMessage(packet, true);
+      default:
+        this.log("warning", `Client ${client.id} sent unsupported operation ${packet.operation}; ignored`);
+    }
+  }
+
+  private clientControl(client: ClientConnection, req: ReqControl): void {
+    const respond = (reply: Pick<ReplyControl, "status" | "data" | "errmsg">) => {
+      if ((req.flags & 1) !== 0) return; // CTDB_CTRL_FLAG_NOREPLY
+      client.write(
+        encodeReplyControl({
+          operation: Operation.REPLY_CONTROL,
+          generation: this.cluster.state.generation,
+          destnode: this.pnn,
+          srcnode: req.destnode === CURRENT_NODE ? this.pnn : req.destnode,
+          reqid: req.reqid,
+          status: reply.status,
+          data: reply.status === 0 ? reply.data : Buffer.alloc(0),
+          errmsg: reply.errmsg,
+        }),
+      );
+    };
+    const dest = req.destnode === CURRENT_NODE ? this.pnn : req.destnode;
+    if (dest === this.pnn) {
+      respond(dispatchControl(this.context(client), req));
+      return;
+    }
+    if (dest === BROADCAST_ALL || dest === BROADCAST_ACTIVE || dest === BROADCAST_CONNECTED) {
+      respond({ status: -1, data: Buffer.alloc(0), errmsg: "Broadcast controls are not supported" });
+      return;
+    }
+    this.forwardControl(dest, req, respond);
+  }
+
+  private forwardControl(
+    dest: number,
+    req: ReqControl,
+    reply: (r: Pick<ReplyControl, "status" | "data" | "errmsg">) => void,
+  ): void {
+    if (!this.config.nodes.some((n) => n.pnn === dest && !n.deleted)) {
+      reply({ status: -1, data: Buffer.alloc(0), errmsg: `Node ${dest} does not exist` });
+      return;
+    }
+    const reqid = this.nextReqid++;
+    const packet = encodeReqControl({ ...req, destnode: dest, srcnode: this.pnn, reqid });
+    if (!this.transport.sendCtdb(dest, packet)) {
+      reply({ status: -1, data: Buffer.alloc(0), errmsg: `Node ${dest} is disconnected` });
+      return;
+    }
+    const timeoutMs = (this.tunables["ControlTimeout"] ?? 60) * 1000;
+    const timer = setTimeout(() => {
+      this.pending.delete(reqid);
+      reply({ status: -1, data: Buffer.alloc(0), errmsg: `Control ${req.opcode} to node ${dest} timed out` });
+    }, timeoutMs);
+    this.pending.set(reqid, { dest, reply, timer });
+  }
+
+  private failForwards(peer: number): void {
+    for (const [reqid, p] of this.pending) {
+      if (p.dest !== peer) continue;
+      clearTimeout(p.timer);
+      this.pending.delete(reqid);
+      p.reply({ status: -1, data: Buffer.alloc(0), errmsg: `Node ${peer} disconnected` });
+    }
+  }
+
+  private onNodePacket(from: number, bytes: Buffer): void {
+    let packet: Packet;
+    try {
+      packet = decodePacket(bytes);
+    } catch (err) {
+      this.log("error", `Node ${from} forwarded a malformed CTDB packet: ${(err as Error).message}`);
+      return;
+    }
+    switch (packet.operation) {
+      case Operation.REQ_CONTROL: {
+        const reply = dispatchControl(this.context(undefined), packet);
+        if ((packet.flags & 1) !== 0) return;
+        this.transport.sendCtdb(
+          from,
+          encodeReplyControl({
+            operation: Operation.REPLY_CONTROL,
+            generation: this.cluster.state.generation,
+            destnode: from,
+            srcnode: this.pnn,
+            reqid: packet.reqid,
+            status: reply.status,
+            data: reply.status === 0 ? reply.data : Buffer.alloc(0),
+            errmsg: reply.errmsg,
+          }),
+        );
+        return;
+      }
+      case Operation.REPLY_CONTROL: {
+        const pending = this.pending.get(packet.reqid);
+        if (pending === undefined || pending.dest !== from) return;
+        clearTimeout(pending.timer);
+        this.pending.delete(packet.reqid);
+        pending.reply(packet);
+        return;
+      }
+      case Operation.REQ_MESSAGE:
+        return this.routeMessage(packet, false);
+      default:
+        this.log("warning", `Node ${from} forwarded unsupported operation ${packet.operation}`);
+    }
+  }
+
+  /** Delivers a message here and/or passes it on; broadcasts fan out only from their origin. */
+  private routeMessage(msg: ReqMessage, fromLocalClient: boolean): void {
+    const dest = msg.destnode === CURRENT_NODE ? this.pnn : msg.destnode;
+    const broadcast = dest === BROADCAST_ALL || dest === BROADCAST_ACTIVE || dest === BROADCAST_CONNECTED;
+    if (dest === this.pnn || broadcast) this.deliverMessage(msg);
+    if (!fromLocalClient) return;
+    const bytes = encodeReqMessage({ ...msg, srcnode: this.pnn });
+    if (broadcast) {
+      for (const n of this.config.nodes) if (n.pnn !== this.pnn && !n.deleted) this.transport.sendCtdb(n.pnn, bytes);
+    } else if (dest !== this.pnn) {
+      this.transport.sendCtdb(dest, bytes);
+    }
+  }
+
+  private deliverMessage(msg: ReqMessage): void {
+    if (msg.srvid === SRVID_TAKEOVER_RUN) this.onTakeoverRun(msg);
+    const bytes = encodeReqMessage({ ...msg, destnode: this.pnn });
+    for (const client of this.clients.clients) if (client.srvids.has(msg.srvid)) client.write(bytes);
+  }
+
+  private onTakeoverRun(msg: ReqMessage): void {
+    if (this.cluster.state.role !== "leader") return;
+    let replyTo: { pnn: number; srvid: bigint };
+    try {
+      replyTo = decodeSrvidMessage(msg.data);
+    } catch (err) {
+      this.log("error", `Bad takeover run request: ${(err as Error).message}`);
+      return;
+    }
+    // Public addresses are not allocated yet, so a takeover run has nothing to
+    // move; the requester is still owed its answer.
+    if (replyTo.srvid === 0n) return;
+    this.routeMessage(
+      {
+        operation: Operation.REQ_MESSAGE,
+        generation: this.cluster.state.generation,
+        destnode: replyTo.pnn,
+        srcnode: this.pnn,
+        reqid: 0,
+        srvid: replyTo.srvid,
+        data: encodeI32(0),
+      },
+      true,
+    );
+  }
+
+  private leaderMessage(leader: number): Buffer {
+    return encodeReqMessage({
+      operation: Operation.REQ_MESSAGE,
+      generation: this.cluster.state.generation,
+      destnode: this.pnn,
+      srcnode: leader === UNKNOWN_PNN ? this.pnn : leader,
+      reqid: 0,
+      srvid: SRVID_LEADER,
+      data: encodeU32(leader),
+    });
+  }
+
+  private leaderToClients(leader: number): void {
+    const bytes = this.leaderMessage(leader);
+    for (const client of this.clients.clients) if (client.srvids.has(SRVID_LEADER)) client.write(bytes);
+  }
+
+  /** For tests and tools inside the daemon: answer a control as a client would get it. */
+  control(opcode: Control, data: Buffer = Buffer.alloc(0)) {
+    return dispatchControl(this.context(undefined), {
+      operation: Operation.REQ_CONTROL,
+      generation: 0,
+      destnode: this.pnn,
+      srcnode: this.pnn,
+      reqid: 0,
+      opcode,
+      srvid: 0n,
+      clientId: 0,
+      flags: 0,
+      data,
+    });
+  }
+}
