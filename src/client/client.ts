@@ -164,7 +164,7 @@ export class CtdbClient {
   async deregisterSrvid(srvid: bigint): Promise<void> {
     if (!this.handlers.delete(srvid)) return;
     if (srvid === SRVID_LEADER && this.leaderRegistration) return;
-    const r = await this.control(CURRENT_NODE, Control.DEREGISTER_SRVID, EMPTY, { srvid });
+    const r = await this.control(this._pnn, Control.DEREGISTER_SRVID, EMPTY, { srvid });
     if (r.status !== 0) throw new ControlError(Control.DEREGISTER_SRVID, r.status, r.errmsg);
   }
 
@@ -222,7 +222,8 @@ export class CtdbClient {
   }
 
   private async registerWithDaemon(srvid: bigint): Promise<void> {
-    const r = await this.control(CURRENT_NODE, Control.REGISTER_SRVID, EMPTY, { srvid });
+    // Like CTDB's client, address our own PNN rather than CURRENT_NODE.
+    const r = await this.control(this._pnn, Control.REGISTER_SRVID, EMPTY, { srvid });
     if (r.status !== 0) throw new ControlError(Control.REGISTER_SRVID, r.status, r.errmsg);
   }
 
