@@ -232,7 +232,7 @@ function setOwnFlag(state: ClusterState, flag: number, on: boolean, fx: Effect[]
   broadcastState(state, fx);
 }
 
-function setPeerFlags(state: ClusterState, pnn: number, peer: PeerState, flags: number, fx: Effect[]): void {
+function setPeerFlags(pnn: number, peer: PeerState, flags: number, fx: Effect[]): void {
   if (peer.flags === flags) return;
   const previous = peer.flags;
   peer.flags = flags;
@@ -244,7 +244,7 @@ function onPeerUp(state: ClusterState, pnn: number, fx: Effect[]): void {
   if (peer === undefined) return;
   peer.connected = true;
   peer.lastHeardMs = state.nowMs;
-  setPeerFlags(state, pnn, peer, peer.flags & ~Flag.DISCONNECTED, fx);
+  setPeerFlags(pnn, peer, peer.flags & ~Flag.DISCONNECTED, fx);
   log(fx, "notice", `Node ${pnn} connected`);
   send(state, fx, pnn, statePacket(state));
   if (state.role === "leader") send(state, fx, pnn, { t: "leader", leader: state.config.pnn, term: state.term });
@@ -256,7 +256,7 @@ function onPeerDown(state: ClusterState, pnn: number, reason: string, fx: Effect
   peer.connected = false;
   peer.generation = INVALID_GENERATION;
   // CTDB marks a vanished node unhealthy too, until it reports its own flags again.
-  setPeerFlags(state, pnn, peer, peer.flags | Flag.DISCONNECTED | Flag.UNHEALTHY, fx);
+  setPeerFlags(pnn, peer, peer.flags | Flag.DISCONNECTED | Flag.UNHEALTHY, fx);
   log(fx, "notice", `Node ${pnn} disconnected (${reason})`);
 }
 
@@ -288,7 +288,7 @@ function onPacket(state: ClusterState, from: number, packet: ClusterPacket, fx: 
   peer.lastHeardMs = state.nowMs;
   switch (packet.t) {
     case "state":
-      setPeerFlags(state, from, peer, packet.flags, fx);
+      setPeerFlags(from, peer, packet.flags, fx);
       peer.runstate = packet.runstate;
       peer.caps = packet.caps;
       peer.generation = packet.generation;
@@ -370,9 +370,7 @@ function leaderAlive(state: ClusterState): boolean {
   if (state.leader === UNKNOWN_PNN) return false;
   if (state.leader === state.config.pnn) return state.role === "leader";
   const peer = state.peers.get(state.leader);
-  return (
-    peer !== undefined && peer.connected && state.nowMs - state.lastLeaderHeardMs < state.config.leaderTimeoutMs
-  );
+  return peer?.connected === true && state.nowMs - state.lastLeaderHeardMs < state.config.leaderTimeoutMs;
 }
 
 function onVoteRequest(state: ClusterState, from: number, term: number, fx: Effect[]): void {
@@ -414,7 +412,11 @@ function onRecovered(
   packet: ClusterPacket & { t: "recovered" },
   fx: Effect[],
 ): void {
-  if (from !== state.leader) return;
+  if (from !== state.leader) {
+    // Tell the sender what we have, so a real leader sees the mismatch and retries.
+    send(state, fx, from, statePacket(state));
+    return;
+  }
   applyRecovery(state, packet.generation, packet.vnnmap, fx);
 }
 
@@ -478,7 +480,11 @@ function becomeLeader(state: ClusterState, fx: Effect[], why: string): void {
   if (state.config.lockConfigured) state.term++;
   log(fx, "notice", `This node (${state.config.pnn}) is now the leader: ${why}`);
   setLeader(state, state.config.pnn, fx);
-  state.nextBroadcastMs = state.nowMs;
+  // Announce before recovering: followers accept a recovery only from the node
+  // they know as leader.
+  sendAll(state, fx, { t: "leader", leader: state.config.pnn, term: state.term });
+  fx.push({ kind: "leader-to-clients", leader: state.config.pnn });
+  state.nextBroadcastMs = state.nowMs + state.config.leaderBroadcastMs;
   recover(state, fx, "new leader");
 }
 

@@ -135,16 +135,34 @@ const handlers = new Map<number, Handler>([
   [Control.GET_DBMAP, () => ok(encodeDbidMap([]))],
   [Control.GET_IFACES, () => ok(encodeIfaceList([]))],
   [Control.GET_PUBLIC_IPS, () => ok(encodePublicIpList([]))],
-  [Control.REGISTER_SRVID, (ctx, req) => (ctx.registerSrvid(req.srvid), ok())],
+  [Control.REGISTER_SRVID, (ctx, req) => {
+      ctx.registerSrvid(req.srvid);
+      return ok();
+    }],
   [
     Control.DEREGISTER_SRVID,
     (ctx, req) => (ctx.deregisterSrvid(req.srvid) ? ok() : fail(`srvid 0x${req.srvid.toString(16)} not registered`)),
   ],
-  [Control.DISABLE_NODE, (ctx) => (ctx.admin("disable"), ok())],
-  [Control.ENABLE_NODE, (ctx) => (ctx.admin("enable"), ok())],
-  [Control.STOP_NODE, (ctx) => (ctx.admin("stop"), ok())],
-  [Control.CONTINUE_NODE, (ctx) => (ctx.admin("continue"), ok())],
-  [Control.SHUTDOWN, (ctx) => (ctx.shutdown(), ok())],
+  [Control.DISABLE_NODE, (ctx) => {
+      ctx.admin("disable");
+      return ok();
+    }],
+  [Control.ENABLE_NODE, (ctx) => {
+      ctx.admin("enable");
+      return ok();
+    }],
+  [Control.STOP_NODE, (ctx) => {
+      ctx.admin("stop");
+      return ok();
+    }],
+  [Control.CONTINUE_NODE, (ctx) => {
+      ctx.admin("continue");
+      return ok();
+    }],
+  [Control.SHUTDOWN, (ctx) => {
+      ctx.shutdown();
+      return ok();
+    }],
 ]);
 
 export function dispatchControl(ctx: ControlContext, req: ReqControl): ControlReply {

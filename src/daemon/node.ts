@@ -17,7 +17,7 @@ import {
   BROADCAST_ALL,
   BROADCAST_CONNECTED,
   CURRENT_NODE,
-  Control,
+  type Control,
   Operation,
   SRVID_LEADER,
   SRVID_TAKEOVER_RUN,
@@ -97,7 +97,7 @@ export class Node {
     if (lock === undefined) {
       log(
         "warning",
-        config.tandem.requireMajority
+        config.tandem.cluster.requireMajority
           ? "No cluster lock configured: a leader is elected only in a partition holding a majority of the nodes"
           : "No cluster lock configured and majority not required: a network partition WILL elect two leaders (split brain)",
       );
@@ -116,8 +116,8 @@ export class Node {
     this.transport = new Transport({
       pnn,
       nodes: config.nodes,
-      port: config.tandem.port,
-      sharedKey: config.tandem.sharedKey,
+      port: config.tandem.cluster.port,
+      sharedKey: config.tandem.cluster.sharedKey,
       log,
       onPeerUp: this.cluster.onPeerUp,
       onPeerDown: (peer) => {
@@ -145,7 +145,7 @@ export class Node {
       pnn: this.pnn,
       nodes: this.config.nodes.map((n) => ({ pnn: n.pnn, deleted: n.deleted })),
       lockConfigured,
-      requireMajority: tandem.requireMajority,
+      requireMajority: tandem.cluster.requireMajority,
       leaderTimeoutMs: conf.cluster.leaderTimeoutSec * 1000,
       keepaliveIntervalMs: (t["KeepaliveInterval"] ?? 5) * 1000,
       keepaliveLimit: t["KeepaliveLimit"] ?? 5,

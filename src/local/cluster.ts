@@ -1,0 +1,153 @@
+// A local cluster for trying Tandem without root: N daemons on 127.0.0.1…N,
+// each with its own CTDB_BASE under <checkout>/.tandem/local/nodeN in CTDB's
+// test mode (so sockets, state and pid files live under that directory, and the
+// real `ctdb` finds them with just CTDB_BASE and CTDB_TEST_MODE), sharing one
+// cluster lock file.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const LOCAL_NODES = 3;
+
+export function checkoutDir(): string {
+  // dist/src/local/cluster.js → the checkout is three levels up.
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+}
+
+export interface LocalLayout {
+  root: string;
+  shared: string;
+  lockFile: string;
+  nodeCount: number;
+  nodeBase(pnn: number): string;
+  nodeAddress(pnn: number): string;
+  pidFile(pnn: number): string;
+  socket(pnn: number): string;
+}
+
+export function localLayout(root = path.join(checkoutDir(), ".tandem", "local"), nodeCount = LOCAL_NODES): LocalLayout {
+  const shared = path.join(root, "shared");
+  return {
+    root,
+    shared,
+    lockFile: path.join(shared, "cluster.lock"),
+    nodeCount,
+    nodeBase: (pnn) => path.join(root, `node${pnn}`),
+    nodeAddress: (pnn) => `127.0.0.${pnn + 1}`,
+    pidFile: (pnn) => path.join(root, `node${pnn}`, "run", "ctdbd.pid"),
+    socket: (pnn) => path.join(root, `node${pnn}`, "run", "ctdbd.socket"),
+  };
+}
+
+/** The environment that points a client (ours or the real ctdb) at node `pnn`. */
+export function nodeEnv(layout: LocalLayout, pnn: number): Record<string, string> {
+  return { CTDB_BASE: layout.nodeBase(pnn), CTDB_SOCKET: layout.socket(pnn), CTDB_TEST_MODE: "yes" };
+}
+
+export interface LocalOptions {
+  /** Extra ctdb.conf lines per section, e.g. { cluster: ["leader timeout = 2"] }. */
+  conf?: Record<string, string[]>;
+  /** Extra tandem.conf lines for the [cluster] section. */
+  tandem?: string[];
+  /** ctdb.tunables lines. */
+  tunables?: string[];
+  lock?: "file" | "none" | { helper: string };
+  port?: number;
+}
+
+/** Writes each node's configuration; existing event scripts and state are kept. */
+export function writeLocalConfig(layout: LocalLayout, opts: LocalOptions = {}): void {
+  fs.mkdirSync(layout.shared, { recursive: true });
+  const nodes = Array.from({ length: layout.nodeCount }, (_, pnn) => layout.nodeAddress(pnn)).join("\n");
+  for (let pnn = 0; pnn < layout.nodeCount; pnn++) {
+    const base = layout.nodeBase(pnn);
+    for (const dir of ["run", "var", "events/legacy", "events/notification"]) {
+      fs.mkdirSync(path.join(base, dir), { recursive: true });
+    }
+    const lock = opts.lock ?? "file";
+    const sections: Record<string, string[]> = {
+      logging: [`location = file:${path.join(base, "log.ctdb")}`, "log level = NOTICE"],
+      cluster: [
+        `node address = ${layout.nodeAddress(pnn)}`,
+        ...(lock === "file" ? [`cluster lock = ${layout.lockFile}`] : []),
+        ...(typeof lock === "object" ? [`cluster lock = !${lock.helper}`] : []),
+      ],
+      legacy: ["realtime scheduling = false"],
+    };
+    for (const [section, lines] of Object.entries(opts.conf ?? {})) {
+      sections[section] = [...(sections[section] ?? []), ...lines];
+    }
+    const conf = Object.entries(sections)
+      .map(([section, lines]) => `[${section}]\n${lines.map((l) => `\t${l}\n`).join("")}`)
+      .join("\n");
+    fs.writeFileSync(path.join(base, "ctdb.conf"), conf);
+    fs.writeFileSync(path.join(base, "nodes"), `${nodes}\n`);
+    const tandem = [...(opts.port === undefined ? [] : [`port = ${opts.port}`]), ...(opts.tandem ?? [])];
+    fs.writeFileSync(path.join(base, "tandem.conf"), tandem.length === 0 ? "" : `[cluster]\n${tandem.map((l) => `\t${l}\n`).join("")}`);
+    fs.writeFileSync(path.join(base, "ctdb.tunables"), (opts.tunables ?? []).map((l) => `${l}\n`).join(""));
+    const publicAddresses = path.join(base, "public_addresses");
+    if (!fs.existsSync(publicAddresses)) fs.writeFileSync(publicAddresses, "");
+  }
+}
+
+export function daemonScript(): string {
+  return path.join(checkoutDir(), "dist", "src", "daemon", "main.js");
+}
+
+/** Starts node `pnn`'s daemon in the background; returns its PID. */
+export function startNode(layout: LocalLayout, pnn: number, extraEnv: Record<string, string> = {}): number {
+  const base = layout.nodeBase(pnn);
+  const out = fs.openSync(path.join(base, "daemon.out"), "a");
+  const child = spawn(process.execPath, [daemonScript()], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, ...nodeEnv(layout, pnn), ...extraEnv },
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start the daemon for node ${pnn}`);
+  return child.pid;
+}
+
+export function readPid(layout: LocalLayout, pnn: number): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(layout.pidFile(pnn), "utf8"), 10);
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(20);
+  if (alive(pid)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      return;
+    }
+    while (alive(pid)) await sleep(10);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
