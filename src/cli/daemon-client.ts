@@ -1,0 +1,234 @@
+/**
+ * The Daemon interface over the real client socket, printing the same
+ * failure log lines as CTDB's client library. Loaded only by commands that
+ * need the daemon, so `tandem version` and `tandem listnodes` never pay for
+ * the protocol modules.
+ */
+import { constants as osConstants } from "node:os";
+import { CtdbClient } from "../client/client.ts";
+import * as controls from "../client/controls.ts";
+import { ControlError, ControlTimeoutError } from "../client/errors.ts";
+import { BROADCAST_CONNECTED, SRVID_CTDB_TOOL, SRVID_TAKEOVER_RUN, UNKNOWN_PNN } from "../protocol/constants.ts";
+import { encodeSrvidMessage } from "../protocol/types.ts";
+import type { CliContext } from "./context.ts";
+import {
+  CONTROL_LOG_NAMES,
+  type Daemon,
+  DaemonFailure,
+  statusFailureLine,
+  transportFailureLine,
+} from "./daemon.ts";
+import type { NodeEntry } from "./format/nodemap.ts";
+import type { Iface } from "./format/simple.ts";
+import type { Uptime } from "./format/uptime.ts";
+
+const ETIMEDOUT = 110;
+const EIO = 5;
+/** Longest path a unix socket address holds, with its NUL. */
+const SUN_PATH_MAX = 108;
+
+/**
+ * The daemon went away in the middle of a command. ctdb's client exits
+ * with status 1 then, without a message at the default log level.
+ */
+export class DaemonGone extends Error {
+  constructor() {
+    super("connection to daemon closed");
+    this.name = "DaemonGone";
+  }
+}
+
+export type ConnectResult = { ok: true; daemon: Daemon } | { ok: false };
+
+function errnoOf(code: string | undefined): number {
+  if (code === undefined) return EIO;
+  const n = (osConstants.errno as Record<string, number>)[code];
+  return n ?? EIO;
+}
+
+/** Connect as ctdb does, printing its log line ("connect() failed, errno=N") on failure. */
+export async function connectDaemon(ctx: CliContext, socketPath: string): Promise<ConnectResult> {
+  const len = Buffer.byteLength(socketPath);
+  if (len >= SUN_PATH_MAX) {
+    ctx.stderr(`socket path too long, len=${len}\n`);
+    return { ok: false };
+  }
+  let client: CtdbClient;
+  try {
+    client = await CtdbClient.connect(socketPath, { timeoutMs: ctx.timeoutSec * 1000 });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    // The client names the errno code last for connect() failures; GET_PNN failures say so.
+    if (!msg.includes("GET_PNN")) {
+      const m = /: ([A-Z][A-Z0-9_]+)$/.exec(msg);
+      ctx.stderr(`connect() failed, errno=${errnoOf(m?.[1])}\n`);
+    }
+    return { ok: false };
+  }
+  return { ok: true, daemon: new ClientDaemon(ctx, client) };
+}
+
+class ClientDaemon implements Daemon {
+  private srvidCounter: bigint;
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly client: CtdbClient,
+  ) {
+    this.srvidCounter = SRVID_CTDB_TOOL | (BigInt(process.pid & 0xffff) << 16n);
+  }
+
+  get pnn(): number {
+    return this.client.pnn;
+  }
+
+  private get timeoutMs(): number {
+    return this.ctx.timeoutSec * 1000;
+  }
+
+  private async call<T>(name: keyof typeof CONTROL_LOG_NAMES, dest: number, f: (t: number) => Promise<T>): Promise<T> {
+    const control = CONTROL_LOG_NAMES[name];
+    try {
+      return await f(this.timeoutMs);
+    } catch (e) {
+      if (e instanceof ControlError) {
+        this.ctx.stderr(statusFailureLine(control, e.status));
+        throw new DaemonFailure(e.status === -1 ? 1 : e.status);
+      }
+      if (e instanceof ControlTimeoutError) {
+        this.ctx.stderr(transportFailureLine(control, dest, ETIMEDOUT));
+        throw new DaemonFailure(ETIMEDOUT);
+      }
+      if (this.client.closed) throw new DaemonGone();
+      this.ctx.stderr(transportFailureLine(control, dest, EIO));
+      throw new DaemonFailure(EIO);
+    }
+  }
+
+  getNodemap(dest: number): Promise<NodeEntry[]> {
+    return this.call("getNodemap", dest, async (t) =>
+      (await controls.getNodemap(this.client, dest, t)).nodes.map((n) => ({ pnn: n.pnn, address: n.addr, flags: n.flags })),
+    );
+  }
+
+  getRunstate(dest: number): Promise<number> {
+    return this.call("getRunstate", dest, (t) => controls.getRunstate(this.client, dest, t));
+  }
+
+  getIfaces(dest: number): Promise<Iface[]> {
+    return this.call("getIfaces", dest, async (t) =>
+      (await controls.getIfaces(this.client, dest, t)).map((i) => ({ name: i.name, linkState: i.linkState, references: i.references })),
+    );
+  }
+
+  getVnnmap(dest: number): Promise<{ generation: number; map: number[] }> {
+    return this.call("getVnnmap", dest, (t) => controls.getVnnmap(this.client, dest, t));
+  }
+
+  getRecmode(dest: number): Promise<number> {
+    return this.call("getRecmode", dest, (t) => controls.getRecmode(this.client, dest, t));
+  }
+
+  getUptime(dest: number): Promise<Uptime> {
+    return this.call("getUptime", dest, (t) => controls.getUptime(this.client, dest, t));
+  }
+
+  ping(dest: number): Promise<number> {
+    return this.call("ping", dest, (t) => controls.ping(this.client, dest, t));
+  }
+
+  getPid(dest: number): Promise<number> {
+    return this.call("getPid", dest, (t) => controls.getPid(this.client, dest, t));
+  }
+
+  getCapabilities(dest: number): Promise<number> {
+    return this.call("getCapabilities", dest, (t) => controls.getCapabilities(this.client, dest, t));
+  }
+
+  getReclockFile(dest: number): Promise<string | null> {
+    // The wrapper gives "" for "no cluster lock"; ctdb prints nothing then.
+    return this.call("getReclockFile", dest, async (t) => {
+      const r = await controls.getReclockFile(this.client, dest, t);
+      return r === "" ? null : r;
+    });
+  }
+
+  listTunables(dest: number): Promise<string[]> {
+    return this.call("listTunables", dest, (t) => controls.listTunables(this.client, dest, t));
+  }
+
+  getTunable(dest: number, name: string): Promise<number> {
+    return this.call("getTunable", dest, (t) => controls.getTunable(this.client, dest, name, t));
+  }
+
+  setTunable(dest: number, name: string, value: number): Promise<void> {
+    return this.call("setTunable", dest, async (t) => {
+      const status = await controls.setTunable(this.client, dest, name, value, t);
+      if (status !== 0) throw new ControlError(0, status, "");
+    });
+  }
+
+  disableNode(dest: number): Promise<void> {
+    return this.call("disableNode", dest, (t) => controls.disableNode(this.client, dest, t));
+  }
+
+  enableNode(dest: number): Promise<void> {
+    return this.call("enableNode", dest, (t) => controls.enableNode(this.client, dest, t));
+  }
+
+  stopNode(dest: number): Promise<void> {
+    return this.call("stopNode", dest, (t) => controls.stopNode(this.client, dest, t));
+  }
+
+  continueNode(dest: number): Promise<void> {
+    return this.call("continueNode", dest, (t) => controls.continueNode(this.client, dest, t));
+  }
+
+  shutdown(dest: number): Promise<void> {
+    return this.call("shutdown", dest, (t) => controls.shutdown(this.client, dest, t));
+  }
+
+  async waitForLeader(timeoutMs: number): Promise<number> {
+    try {
+      return await this.client.waitForLeader(timeoutMs);
+    } catch {
+      if (this.client.closed) throw new DaemonGone();
+      return UNKNOWN_PNN;
+    }
+  }
+
+  async takeoverRun(timeoutMs: number): Promise<number | "timeout"> {
+    this.srvidCounter += 1n;
+    const srvid = this.srvidCounter;
+    let answer: ((status: number) => void) | undefined;
+    const answered = new Promise<number>((resolve) => {
+      answer = resolve;
+    });
+    await this.client.registerSrvid(srvid, (data) => {
+      // ctdb ignores answers that are not exactly one C int.
+      if (data.length === 4) answer?.(data.readInt32LE(0));
+    });
+    try {
+      this.client.sendMessage(BROADCAST_CONNECTED, SRVID_TAKEOVER_RUN, encodeSrvidMessage({ pnn: this.pnn, srvid }));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      try {
+        return await Promise.race([answered, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await this.client.deregisterSrvid(srvid).catch(() => undefined);
+    }
+  }
+
+  disconnected(): Promise<void> {
+    return new Promise((resolve) => this.client.onDisconnect(resolve));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The daemon as the tool's commands see it: one method per control they
+ * use. Commands are written against this interface so they can be tested
+ * with an in-memory fake; `daemon-client.ts` implements it over the real
+ * client socket.
+ *
+ * Every method either returns the control's result or, after writing
+ * ctdb's log line for the failure to stderr, throws a DaemonFailure whose
+ * `ret` is what ctdb would exit with.
+ */
+import type { Iface } from "./format/simple.ts";
+import type { NodeEntry } from "./format/nodemap.ts";
+import type { Uptime } from "./format/uptime.ts";
+
+export class DaemonFailure extends Error {
+  constructor(
+    readonly ret: number,
+    message = `control failed, ret=${ret}`,
+  ) {
+    super(message);
+    this.name = "DaemonFailure";
+  }
+}
+
+export interface Daemon {
+  /** PNN of the node whose daemon we are connected to. */
+  readonly pnn: number;
+  getNodemap(dest: number): Promise<NodeEntry[]>;
+  getRunstate(dest: number): Promise<number>;
+  getIfaces(dest: number): Promise<Iface[]>;
+  getVnnmap(dest: number): Promise<{ generation: number; map: number[] }>;
+  getRecmode(dest: number): Promise<number>;
+  getUptime(dest: number): Promise<Uptime>;
+  ping(dest: number): Promise<number>;
+  getPid(dest: number): Promise<number>;
+  getCapabilities(dest: number): Promise<number>;
+  getReclockFile(dest: number): Promise<string | null>;
+  listTunables(dest: number): Promise<string[]>;
+  getTunable(dest: number, name: string): Promise<number>;
+  /** Fails with ret 1 for an obsolete tunable (ctdb treats that as a warning). */
+  setTunable(dest: number, name: string, value: number): Promise<void>;
+  disableNode(dest: number): Promise<void>;
+  enableNode(dest: number): Promise<void>;
+  stopNode(dest: number): Promise<void>;
+  continueNode(dest: number): Promise<void>;
+  shutdown(dest: number): Promise<void>;
+  /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
+  waitForLeader(timeoutMs: number): Promise<number>;
+  /**
+   * Ask the leader for a takeover run and wait up to timeoutMs for its
+   * answer; "timeout" when none came (ctdb then asks again), or undefined
+   * when this daemon connection cannot send messages.
+   */
+  takeoverRun?(timeoutMs: number): Promise<number | "timeout">;
+  /** Resolves when the daemon closes the connection (used by `shutdown`). */
+  disconnected?(): Promise<void>;
+  close(): void;
+}
+
+/** The control names ctdb's client library uses in its failure log lines. */
+export const CONTROL_LOG_NAMES = {
+  getNodemap: "GET_NODEMAP",
+  getRunstate: "GET_RUNSTATE",
+  getIfaces: "GET_IFACES",
+  getVnnmap: "GETVNNMAP",
+  getRecmode: "GET_RECMODE",
+  getUptime: "UPTIME",
+  ping: "PING",
+  getPid: "GET_PID",
+  getCapabilities: "GET_CAPABILITIES",
+  getReclockFile: "GET_RECLOCK_FILE",
+  listTunables: "LIST_TUNABLES",
+  getTunable: "GET_TUNABLE",
+  setTunable: "SET_TUNABLE",
+  disableNode: "DISABLE_NODE",
+  enableNode: "ENABLE_NODE",
+  stopNode: "STOP_NODE",
+  continueNode: "CONTINUE_NODE",
+  shutdown: "SHUTDOWN",
+} as const;
+
+/** ctdb's log line when the control never got an answer (timeout, lost connection). */
+export function transportFailureLine(control: string, dest: number, ret: number): string {
+  return `Control ${control} failed to node ${dest >>> 0}, ret=${ret}\n`;
+}
+
+/** ctdb's log line when the daemon answered with a failure status. */
+export function statusFailureLine(control: string, ret: number): string {
+  return `Control ${control} failed, ret=${ret}\n`;
+}

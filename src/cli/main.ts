@@ -1,0 +1,215 @@
+/**
+ * `tandem`: the command-line tool, a drop-in for CTDB 4.17's `ctdb`.
+ *
+ * Only the option parser, the command table and the context are loaded up
+ * front; everything else is imported when a command needs it, so that the
+ * commands event scripts call in loops start quickly.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs, resolveMaxRuntime } from "./args.ts";
+import { type CommandInfo, findCommand, fullUsageText, optionHelpText, optionUsageText } from "./commands-table.ts";
+import { type CliContext, processContext } from "./context.ts";
+import type { Daemon } from "./daemon.ts";
+import type { Session } from "./session.ts";
+
+type DaemonHandler = (s: Session, args: string[]) => Promise<number>;
+
+/** Daemon commands implemented so far, each loading its module on demand. */
+const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
+  status: async () => (await import("./commands/status.ts")).status,
+  nodestatus: async () => (await import("./commands/status.ts")).nodestatus,
+  uptime: async () => (await import("./commands/info.ts")).uptime,
+  ping: async () => (await import("./commands/info.ts")).ping,
+  getpid: async () => (await import("./commands/info.ts")).getpid,
+  pnn: async () => (await import("./commands/info.ts")).pnn,
+  leader: async () => (await import("./commands/info.ts")).leader,
+  runstate: async () => (await import("./commands/info.ts")).runstate,
+  getcapabilities: async () => (await import("./commands/info.ts")).getcapabilities,
+  getreclock: async () => (await import("./commands/info.ts")).getreclock,
+  ifaces: async () => (await import("./commands/info.ts")).ifaces,
+  getvar: async () => (await import("./commands/tunables.ts")).getvar,
+  setvar: async () => (await import("./commands/tunables.ts")).setvar,
+  listvars: async () => (await import("./commands/tunables.ts")).listvars,
+  disable: async () => (s, a) => import("./commands/nodectl.ts").then((m) => m.changeFlag(s, "disable", a)),
+  enable: async () => (s, a) => import("./commands/nodectl.ts").then((m) => m.changeFlag(s, "enable", a)),
+  stop: async () => (s, a) => import("./commands/nodectl.ts").then((m) => m.changeFlag(s, "stop", a)),
+  continue: async () => (s, a) => import("./commands/nodectl.ts").then((m) => m.changeFlag(s, "continue", a)),
+  shutdown: async () => (await import("./commands/nodectl.ts")).shutdown,
+  ipreallocate: async () => (s, a) => import("./commands/nodectl.ts").then((m) => (a.length !== 0 ? s.usage("ipreallocate") : m.ipreallocate(s))),
+  sync: async () => (s, a) => import("./commands/nodectl.ts").then((m) => (a.length !== 0 ? s.usage("sync") : m.ipreallocate(s))),
+  lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
+  natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
+};
+
+/** Hooks for tests: a fake daemon instead of the socket. */
+export interface MainHooks {
+  connect?: (ctx: CliContext, socketPath: string) => Promise<{ ok: true; daemon: Daemon } | { ok: false }>;
+}
+
+export async function main(argv: string[], ctxIn: Partial<CliContext> = {}, hooks: MainHooks = {}): Promise<number> {
+  const ctx: CliContext = { ...processContext(), ...ctxIn };
+  const ret = await run(argv, ctx, hooks);
+  // The shell sees the low byte of the C exit status; ctdb maps -1 to 1.
+  return ret === -1 ? 1 : ret & 0xff;
+}
+
+async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<number> {
+  // Our own `local` family takes its arguments verbatim.
+  const parsed = parseArgs(argv, ctx.env, ["local"]);
+  if (parsed.kind === "help") {
+    ctx.stdout(optionHelpText());
+    return 0;
+  }
+  if (parsed.kind === "usage") {
+    ctx.stdout(optionUsageText());
+    return 0;
+  }
+  if (parsed.kind === "error") {
+    ctx.stderr(parsed.message);
+    return 1;
+  }
+  const { options, args } = parsed;
+  const maxRuntime = resolveMaxRuntime(options, ctx.env);
+  if (!maxRuntime.ok) {
+    ctx.stderr(maxRuntime.message);
+    return 1;
+  }
+  ctx.machineReadable = options.machineReadable ? { separator: options.separator } : null;
+  ctx.json = options.json;
+  ctx.timeoutSec = options.timelimit;
+  ctx.pnnOption = options.pnn === -1 ? undefined : String(options.pnn);
+
+  const name = args[0];
+  if (name === undefined) {
+    ctx.stdout(fullUsageText());
+    return 1;
+  }
+  const rest = args.slice(1);
+  if (name === "local") {
+    const { localCommand } = await import("../local/cli.ts");
+    return localCommand(rest, ctx);
+  }
+  const cmd = findCommand(name);
+  if (cmd === undefined) {
+    ctx.stderr(`Unknown command '${name}'\n`);
+    return 1;
+  }
+
+  let daemon: Daemon | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<number>((resolve) => {
+    if (maxRuntime.seconds <= 0) return;
+    timer = setTimeout(() => {
+      ctx.stderr("Maximum runtime exceeded - exiting\n");
+      daemon?.close();
+      resolve(1);
+    }, maxRuntime.seconds * 1000);
+  });
+  try {
+    return await Promise.race([
+      limit,
+      runCommand(cmd, rest, ctx, options.pnn, hooks, (d) => {
+        daemon = d;
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    daemon?.close();
+  }
+}
+
+async function runCommand(
+  cmd: CommandInfo,
+  args: string[],
+  ctx: CliContext,
+  pnnOption: number,
+  hooks: MainHooks,
+  onDaemon: (d: Daemon) => void,
+): Promise<number> {
+  if (cmd.withoutDaemon) {
+    if (pnnOption !== -1) {
+      ctx.stderr(`Cannot specify node for command ${cmd.name}\n`);
+      return 1;
+    }
+    return runWithoutDaemon(cmd, args, ctx);
+  }
+
+  const loader = DAEMON_COMMANDS[cmd.name];
+  if (loader === undefined) return notImplemented(ctx, cmd.name);
+
+  const { resolvePaths } = await import("../config/paths.ts");
+  const socketPath = resolvePaths(ctx.env).ctdbdSocket;
+  const connect = hooks.connect ?? (await import("./daemon-client.ts")).connectDaemon;
+  const conn = await connect(ctx, socketPath);
+  if (!conn.ok) {
+    ctx.stderr(`Failed to connect to CTDB daemon (${socketPath})\n`);
+    const { findOwnPnn } = await import("./ownpnn.ts");
+    if (findOwnPnn(ctx) === null) ctx.stderr("Is this node part of CTDB cluster?\n");
+    return 1;
+  }
+  onDaemon(conn.daemon);
+  const { Session } = await import("./session.ts");
+  const session = new Session(ctx, conn.daemon);
+  try {
+    if (pnnOption !== -1) {
+      if (!(await session.verifyPnn(pnnOption))) return 1;
+      session.cmdPnn = pnnOption >>> 0;
+    }
+    if (!cmd.remote && session.pnn !== session.cmdPnn) {
+      ctx.stderr(`Node cannot be specified for command ${cmd.name}\n`);
+      return 1;
+    }
+    const handler = await loader();
+    return await handler(session, args);
+  } catch (e) {
+    if (e instanceof Error && e.name === "DaemonGone") return 1;
+    throw e;
+  }
+}
+
+async function runWithoutDaemon(cmd: CommandInfo, args: string[], ctx: CliContext): Promise<number> {
+  switch (cmd.name) {
+    case "version": {
+      const { formatVersion, TANDEM_VERSION_STRING } = await import("./format/simple.ts");
+      ctx.stdout(ctx.json ? JSON.stringify({ version: TANDEM_VERSION_STRING }) + "\n" : formatVersion());
+      return 0;
+    }
+    case "listnodes": {
+      const { listnodes } = await import("./commands/listnodes.ts");
+      return listnodes(ctx, args);
+    }
+    case "event": {
+      const { eventCommand } = await import("../event/cli.ts");
+      return eventCommand(args, ctx);
+    }
+    case "scriptstatus": {
+      const { scriptstatusCommand } = await import("../event/cli.ts");
+      return scriptstatusCommand(args, ctx);
+    }
+    default:
+      return notImplemented(ctx, cmd.name);
+  }
+}
+
+function notImplemented(ctx: CliContext, name: string): number {
+  ctx.stderr(`Command '${name}' is not implemented by tandem yet\n`);
+  return 1;
+}
+
+function isEntryModule(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryModule()) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // Anything still pending (a timed-out control, a leader wait) must not keep us alive.
+  process.stdout.write("", () => process.exit(code));
+}
