@@ -53,7 +53,8 @@ export interface LocalOptions {
   tandem?: string[];
   /** ctdb.tunables lines. */
   tunables?: string[];
-  lock?: "file" | "none" | { helper: string };
+  /** A mutex helper is given the shared lock file as its first argument. */
+  lock?: "file" | "none" | { helper: string; args?: string[] };
   port?: number;
 }
 
@@ -72,7 +73,7 @@ export function writeLocalConfig(layout: LocalLayout, opts: LocalOptions = {}): 
       cluster: [
         `node address = ${layout.nodeAddress(pnn)}`,
         ...(lock === "file" ? [`cluster lock = ${layout.lockFile}`] : []),
-        ...(typeof lock === "object" ? [`cluster lock = !${lock.helper}`] : []),
+        ...(typeof lock === "object" ? [`cluster lock = !${[lock.helper, layout.lockFile, ...(lock.args ?? [])].join(" ")}`] : []),
       ],
       legacy: ["realtime scheduling = false"],
     };
