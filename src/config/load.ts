@@ -9,8 +9,7 @@
 //   <base>/nodes               required
 //   <base>/public_addresses    optional (no public addresses)
 
-import { constants } from "node:fs";
-import { access, readFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { type CtdbConf, type FsCheck, parseCtdbConfDetailed } from "./ctdb-conf.ts";
 import { type NodeEntry, parseNodesFile } from "./nodes.ts";
 import { type Paths, pathsEnvProblem, resolvePaths } from "./paths.ts";
@@ -56,10 +55,8 @@ async function runCheck(c: FsCheck): Promise<ConfigError | undefined> {
     if (c.kind === "directory") {
       return st.isDirectory() ? undefined : configError(c.file, c.line, c.message);
     }
-    if (!st.isFile()) return configError(c.file, c.line, c.message);
-    // CTDB checks the owner's execute bit; access(X_OK) asks the same question for us.
-    await access(c.path, constants.X_OK);
-    return undefined;
+    // CTDB asks for a regular file with the owner's execute bit (S_IXUSR).
+    return st.isFile() && (st.mode & 0o100) !== 0 ? undefined : configError(c.file, c.line, c.message);
   } catch {
     return configError(c.file, c.line, c.message);
   }
