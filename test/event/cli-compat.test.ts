@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, promises as fsp } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -238,6 +239,56 @@ describe("real ctdb event/scriptstatus against the Tandem event server", { skip:
       assert.equal((await same(["scriptstatus"], e)).code, 0);
     } finally {
       await fsp.rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("handles a misbehaving daemon the same way", async () => {
+    const odd = await fsp.mkdtemp(path.join(os.tmpdir(), "tandem-evcompat-"));
+    let mode = "";
+    const word = (vals: number[]) => {
+      const b = Buffer.alloc(vals.length * 4);
+      vals.forEach((v, i) => b.writeInt32LE(v, i * 4));
+      b.writeUInt32LE(b.length, 0);
+      return b;
+    };
+    const raw = net.createServer((c) => {
+      c.on("error", () => {});
+      c.on("data", (d: Buffer) => {
+        const reqid = d.readInt32LE(8);
+        const cmd = d.readUInt32LE(12);
+        if (mode === "close") c.destroy();
+        if (mode === "wrong-cmd") c.write(word([0, 0, reqid, cmd === 1 ? 2 : 1, 5]));
+        if (mode === "truncated") c.write(word([0, 0, reqid, cmd, 0, 0, 3]));
+        if (mode === "bad-cmd") c.write(word([0, 0, reqid, 9, 0]));
+        if (mode === "other-reqid") {
+          c.write(word([0, 0, reqid + 1, cmd, 22]));
+          c.write(word([0, 0, reqid, cmd, 2]));
+        }
+      });
+    });
+    try {
+      await fsp.mkdir(path.join(odd, "run"));
+      await new Promise<void>((r) => raw.listen(path.join(odd, "run", "eventd.socket"), r));
+      const e = { ...env, CTDB_BASE: odd };
+      for (mode of ["close", "wrong-cmd", "truncated", "bad-cmd", "other-reqid"]) {
+        await same(["event", "status", "legacy", "monitor"], e);
+        await same(["event", "run", "1", "legacy", "monitor"], e);
+      }
+      mode = "wrong-cmd";
+      assert.deepEqual(await same(["event", "status", "legacy", "monitor"], e), {
+        code: 7,
+        stdout: "Unknown error (71) for event monitor in legacy\n",
+        stderr: "event daemon helper failed with error 7\n",
+      });
+      mode = "truncated";
+      assert.deepEqual(await same(["event", "status", "legacy", "monitor"], e), {
+        code: 1,
+        stdout: "",
+        stderr: "Failed to get status for event monitor in legacy, ret=90\n",
+      });
+    } finally {
+      await new Promise<void>((r) => raw.close(() => r()));
+      await fsp.rm(odd, { recursive: true, force: true });
     }
   });
 
