@@ -247,7 +247,9 @@ describe("real ctdb event/scriptstatus against the Tandem event server", { skip:
     let mode = "";
     const word = (vals: number[]) => {
       const b = Buffer.alloc(vals.length * 4);
-      vals.forEach((v, i) => b.writeInt32LE(v, i * 4));
+      vals.forEach((v, i) => {
+        b.writeInt32LE(v, i * 4);
+      });
       b.writeUInt32LE(b.length, 0);
       return b;
     };
