@@ -13,7 +13,7 @@
 // naming the default database directory never requires it to exist.
 
 import { readIni } from "./ini.ts";
-import { isInetPtonAddress } from "./ip.ts";
+import { isInetPtonAddress, parseIpLiteral } from "./ip.ts";
 import { DEFAULT_LOGDIR, DEFAULT_VARDIR, type Paths } from "./paths.ts";
 import { configError, type ConfigError, type Result } from "./result.ts";
 import { parseConfBoolean, parseConfInteger, parseDebugLevel, parseLoggingLocation } from "./values.ts";
@@ -22,6 +22,7 @@ export interface CtdbConf {
   logging: { location: string; logLevel: string };
   cluster: {
     transport: string;
+    /** Canonical text (lower-case, compressed IPv6; IPv4-mapped IPv6 as IPv4), like NodeEntry.address. */
     nodeAddress: string | undefined;
     /** The lock in effect: "cluster lock", else the deprecated "recovery lock" (as ctdbd picks). */
     clusterLock: string | undefined;
@@ -192,8 +193,10 @@ const SPECS: readonly OptionSpec[] = [
     defaultValue: () => undefined,
     validate: (v: string) =>
       isInetPtonAddress(v) ? undefined : `invalid node address "${v}" (an IPv4 or IPv6 address literal is required)`,
+    // Stored in canonical form (as ctdbd converts it to a socket address), so
+    // it compares equal to the same node's entry from the nodes file.
     assign: (c, v: string) => {
-      c.cluster.nodeAddress = v;
+      c.cluster.nodeAddress = parseIpLiteral(v)?.text ?? v;
     },
   },
   {
@@ -510,7 +513,12 @@ export function parseCtdbConf(text: string, file: string, options: CtdbConfParse
   return r.ok ? { ok: true, value: r.value.conf } : r;
 }
 
-/** The value of one option in a parsed configuration, for `ctdb-config get`-style output. */
+/**
+ * The value of one option in a parsed configuration, for `ctdb-config
+ * get`-style output. Two approximations: "node address" is canonical, and
+ * "cluster lock" set to the very same text as "recovery lock" reads as unset
+ * (OptionSetting lists from parseCtdbConfDetailed have the exact file values).
+ */
 export function ctdbConfValue(conf: CtdbConf, section: string, key: string): OptionValue {
   switch (`${section.toLowerCase()}/${key}`) {
     case "logging/location":

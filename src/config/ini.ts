@@ -114,17 +114,23 @@ export function readIni(
 ): { entries: IniEntry[]; errors: ConfigError[] } {
   const entries: IniEntry[] = [];
   const errors: ConfigError[] = [];
+  let skipping = false;
   for (const { text: buf, line } of logicalLines(text)) {
     if (buf === "") continue;
     if (buf.startsWith("[")) {
       const close = buf.indexOf("]");
       if (close === -1) {
         errors.push(configError(file, line, `section header "${buf}" has no closing ']'`));
+        // Its options belong to no section we know; attributing them to the
+        // previous section would only add misleading errors.
+        skipping = true;
         continue;
       }
+      skipping = false;
       entries.push({ kind: "section", name: buf.slice(1, close), line });
       continue;
     }
+    if (skipping) continue;
     const eq = buf.indexOf("=");
     if (eq === -1 && !options.allowMissingEquals) {
       errors.push(configError(file, line, `expected "key = value", found "${buf}"`));

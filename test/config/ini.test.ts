@@ -118,9 +118,15 @@ describe("parseIni: bad lines name file, line and reason", () => {
   }
 
   it("reports every bad line, not just the first", () => {
-    const r = parseIni("[a\nfoo\n[b]\nbar\n", F);
+    const r = parseIni("foo\n[a]\n= 1\n[b]\nbar\n", F);
     assert.equal(r.ok, false);
-    if (!r.ok) assert.deepEqual(r.errors.map((e) => e.line), [1, 2, 4]);
+    if (!r.ok) assert.deepEqual(r.errors.map((e) => e.line), [1, 3, 5]);
+  });
+
+  it("lines under a broken section header are not given to the previous section", () => {
+    const r = parseIni("[a]\nx = 1\n[b\ny = 2\n[c]\nz = 3\n", F);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.deepEqual(r.errors.map((e) => e.line), [3]);
   });
 
   it("formatConfigError without a line", () => {
