@@ -35,7 +35,7 @@ describe("CTDB's shipped event scripts", { skip: available ? false : "CTDB scrip
     for (const s of SHIPPED) fs.copyFileSync(`${DATADIR}/${s}.script`, `${legacy}/${s}.script`);
     for (const s of SHIPPED) fs.chmodSync(`${legacy}/${s}.script`, 0o755);
     fs.copyFileSync(FUNCTIONS, `${base}/functions`);
-    fs.appendFileSync(`${base}/functions`, '\n# test hook\nset_proc () { echo "$1=$2" >>"${CTDB_BASE}/set_proc.log" ; }\n');
+    fs.appendFileSync(`${base}/functions`, '\n# test hook\nset_proc () { echo "$1=$2" >>"$CTDB_BASE/set_proc.log" ; }\n');
     fs.writeFileSync(`${base}/public_addresses`, "");
     const vardir = path.join(root, "var");
     for (const d of ["volatile", "persistent", "state"]) fs.mkdirSync(path.join(vardir, d), { recursive: true });
