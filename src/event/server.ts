@@ -102,7 +102,16 @@ export async function handleEventRequest(
           timeoutSec: request.timeout,
           runAll: (request.flags & EVENT_RUN_ALL) !== 0,
         });
-        return { cmd, result: runResultToReply(summary) };
+        let result = runResultToReply(summary);
+        if (summary < 0 && result !== Errno.ETIMEDOUT && result !== Errno.ECANCELED) {
+          // -errno is either a run that could not start (eventd replies that
+          // errno) or a completed run whose failing script got a negative
+          // result (eventd replies ENOEXEC). Only a completed run records its
+          // status, so tell them apart by what is recorded now.
+          const st = backend.status(request.component, request.event);
+          if (!("error" in st) && st.summary === summary) result = Errno.ENOEXEC;
+        }
+        return { cmd, result };
       }
       case "status": {
         if (request.component === null || request.event === null) {
@@ -186,26 +195,19 @@ async function removeStaleSocket(path: string): Promise<void> {
   await fsp.unlink(path);
 }
 
-function listenRestricted(server: net.Server, path: string): Promise<void> {
+// The socket is chmod'ed to 0600 right after bind. Changing the umask around
+// bind instead would be process-wide and could affect files that libuv's
+// thread pool creates at the same moment; and under any usual umask the
+// freshly bound socket is not writable by others, so nobody else can connect
+// to it in between.
+function listen(server: net.Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
-    // Create the socket file as 0600 from the start; chmod afterwards too in
-    // case the umask could not be changed (worker threads).
-    let oldMask: number | undefined;
-    try {
-      oldMask = process.umask(0o177);
-    } catch {
-      oldMask = undefined;
-    }
-    try {
-      server.listen(path, () => {
-        server.off("error", onError);
-        resolve();
-      });
-    } finally {
-      if (oldMask !== undefined) process.umask(oldMask);
-    }
+    server.listen(path, () => {
+      server.off("error", onError);
+      resolve();
+    });
   });
 }
 
@@ -271,7 +273,7 @@ export async function startEventServer(
     log.error(`event server: ${errorText(err)}`);
   });
 
-  await listenRestricted(server, socketPath);
+  await listen(server, socketPath);
   await fsp.chmod(socketPath, 0o600);
   log.info(`event server: listening on ${socketPath}`);
 

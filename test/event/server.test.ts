@@ -136,6 +136,20 @@ describe("event server: pure helpers", () => {
     assert.match(log.lines.join("\n"), /RUN failed: runner exploded/);
   });
 
+  it("tells a run that could not start from a script with a negative result", async () => {
+    const log = new TestLog();
+    const run = { cmd: "run", component: "legacy", event: "monitor", args: null, timeout: 1, flags: 0 } as const;
+    // Completed run: a script could not be executed (-EACCES) and its status is recorded.
+    const b = new MemoryBackend();
+    b.nextOutcome = { summary: -13, scripts: [{ name: "01.x", result: -13, beginMs: 0, endMs: 0, output: "" }] };
+    assert.deepEqual(await handleEventRequest(b, run, log), { cmd: "run", result: 8 });
+    // Run that never started: nothing recorded, eventd replies the errno itself.
+    const missing = new MemoryBackend();
+    missing.components.clear();
+    missing.components.add("other");
+    assert.deepEqual(await handleEventRequest(missing, run, log), { cmd: "run", result: 2 });
+  });
+
   it("answers NULL component or event with EINVAL without calling the backend", async () => {
     const b = new MemoryBackend();
     const log = new TestLog();
