@@ -79,6 +79,8 @@ describe("CTDB's shipped event scripts", { skip: available ? false : "CTDB scrip
       // 00.ctdb init recreated the script state dir; 01.reclock made the lock's directory
       assert.ok(fs.statSync(path.join(vardir, "scripts")).isDirectory());
       assert.ok(fs.statSync(path.join(root, "lockdir")).isDirectory());
+      // 10.interface's init went through the hook, not to /proc/sys
+      assert.match(fs.readFileSync(path.join(base, "set_proc.log"), "utf8"), /arp_filter=1/);
       // What the scripts asked of the tool: the daemon's `tandem` must provide these.
       const asked = fs.readFileSync(calls, "utf8").trim().split("\n");
       assert.deepEqual([...new Set(asked)].sort(), ["-X ifaces", "attach ctdb.tdb persistent"]);
