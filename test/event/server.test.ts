@@ -339,6 +339,19 @@ describe("event server over a unix socket", () => {
     assert.equal((await again.send(8, { cmd: "status", component: "legacy", event: "startup" })).result, 0);
   });
 
+  it("answers EIO when the backend's status cannot be put on the wire", async () => {
+    backend.statuses.set("legacy/odd", {
+      summary: 0,
+      scripts: [{ name: "bad\0name", result: 0, beginMs: 0, endMs: 0, output: "" }],
+    });
+    const c = client();
+    assert.deepEqual(await c.send(77, { cmd: "status", component: "legacy", event: "odd" }), {
+      cmd: "status",
+      result: 5,
+    });
+    assert.match(log.lines.join("\n"), /cannot encode status reply: script 0 name must not contain a NUL/);
+  });
+
   it("serves a pipelined burst of requests from one connection", async () => {
     const c = client();
     const replies = await Promise.all(
