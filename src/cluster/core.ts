@@ -138,8 +138,7 @@ export function step(state: ClusterState, input: Input): { state: ClusterState; 
       setOwnFlag(state, Flag.UNHEALTHY, !input.healthy, fx);
       break;
     case "runstate":
-      state.runstate = input.runstate;
-      broadcastState(state, fx);
+      onRunstate(state, input.runstate, fx);
       break;
     case "capabilities":
       onCapabilities(state, input.leader, input.lmaster, fx);
@@ -150,6 +149,18 @@ export function step(state: ClusterState, input: Input): { state: ClusterState; 
   }
   evaluate(state, fx);
   return { state, effects: fx };
+}
+
+function onRunstate(state: ClusterState, runstate: number, fx: Effect[]): void {
+  state.runstate = runstate;
+  if (runstate === Runstate.FIRST_RECOVERY) {
+    // A recovery seen while still setting up does not count: the node needs one
+    // after it is ready, so it forgets the generation and the leader sees that.
+    state.generation = INVALID_GENERATION;
+    state.recoveryMode = 1;
+  }
+  broadcastState(state, fx);
+  if (runstate === Runstate.FIRST_RECOVERY && state.role === "leader") recover(state, fx, "leader finished setup");
 }
 
 /** The flags this node shows for `pnn`, as CTDB's node map carries them. */
@@ -534,6 +545,12 @@ function recover(state: ClusterState, fx: Effect[], why: string): void {
 
 function recoveryNeeded(state: ClusterState): string | undefined {
   if (!sameList(desiredVnnmap(state), state.vnnmap)) return "membership changed";
+  for (const [pnn, peer] of state.peers) {
+    // A node waiting for its first recovery is not kept waiting for the interval.
+    if (peer.connected && peer.runstate === Runstate.FIRST_RECOVERY && peer.generation !== state.generation) {
+      return `node ${pnn} waits for its first recovery`;
+    }
+  }
   if (state.nowMs - state.lastRecoveryMs < state.config.recoverIntervalMs) return undefined;
   for (const [pnn, peer] of state.peers) {
     if (peer.connected && peer.runstate >= Runstate.FIRST_RECOVERY && peer.generation !== state.generation) {

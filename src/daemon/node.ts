@@ -43,6 +43,8 @@ export interface NodeHooks {
   /** The node reached RUNNING (the monitor loop starts here). */
   running(): void;
   stopping(): Promise<void>;
+  /** Ends every script still running; called after the shutdown event. */
+  closeScripts?(): void;
 }
 
 interface PendingForward {
@@ -78,6 +80,8 @@ export class Node {
   private shuttingDown = false;
   private debugLevel: number;
   onExit: (code: number) => void = (code) => process.exit(code);
+  /** Called after each recovery this node applies (the event scripts hook in here). */
+  onRecovered: () => void = () => {};
 
   constructor(
     readonly config: NodeConfig,
@@ -109,6 +113,7 @@ export class Node {
       recovered: () => {
         this.lastRecoveryStartMs = Date.now();
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
+        this.onRecovered();
       },
       flagsChanged: (p, flags, previous) => log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`),
       leaderChanged: () => {},
@@ -138,7 +143,8 @@ export class Node {
   private clusterConfig(lockConfigured: boolean): ClusterConfig {
     const t = this.tunables;
     const { conf, tandem } = this.config;
-    let startFlags = 0;
+    // CTDB starts every node UNHEALTHY; the first successful monitor clears it.
+    let startFlags: number = Flag.UNHEALTHY;
     if (conf.legacy.startAsDisabled) startFlags |= Flag.PERMANENTLY_DISABLED;
     if (conf.legacy.startAsStopped) startFlags |= Flag.STOPPED;
     return {
@@ -202,6 +208,7 @@ export class Node {
     this.setRunstate(Runstate.SHUTDOWN);
     await this.hooks.stopping();
     await this.hooks.runEvent("shutdown", []).catch(() => -1);
+    this.hooks.closeScripts?.();
     this.cluster.stop();
     this.transport.close();
     this.clients.close();

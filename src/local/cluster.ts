@@ -88,6 +88,15 @@ export function writeLocalConfig(layout: LocalLayout, opts: LocalOptions = {}): 
     const tandem = [...(opts.port === undefined ? [] : [`port = ${opts.port}`]), ...(opts.tandem ?? [])];
     fs.writeFileSync(path.join(base, "tandem.conf"), tandem.length === 0 ? "" : `[cluster]\n${tandem.map((l) => `\t${l}\n`).join("")}`);
     fs.writeFileSync(path.join(base, "ctdb.tunables"), (opts.tunables ?? []).map((l) => `${l}\n`).join(""));
+    // As CTDB's notify.sh: every executable notification script gets the event.
+    const notify = path.join(base, "notify.sh");
+    if (!fs.existsSync(notify)) {
+      fs.writeFileSync(
+        notify,
+        '#!/bin/sh\nfor s in "$CTDB_BASE"/events/notification/*.script; do\n\t[ -x "$s" ] && "$s" "$1"\ndone\nexit 0\n',
+        { mode: 0o755 },
+      );
+    }
     const publicAddresses = path.join(base, "public_addresses");
     if (!fs.existsSync(publicAddresses)) fs.writeFileSync(publicAddresses, "");
   }
