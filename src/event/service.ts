@@ -53,6 +53,9 @@ class Component {
   private state: CoreState;
   private readonly procs = new Map<number, ScriptHandle>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
+  // Spawns whose timer fired: kept until the core's kill, since the group
+  // (e.g. a background grandchild) may outlive the script itself.
+  private readonly timedOut = new Set<number>();
   private readonly waiters = new Map<number, (o: RunOutcome) => void>();
   private readonly inbox: CoreInput[] = [];
   private busy = false;
@@ -133,7 +136,7 @@ class Component {
           env: this.svc.scriptEnv,
           outputCap: this.svc.outputCap,
           onDone: (outcome, output) => {
-            this.procs.delete(token);
+            if (!this.timedOut.has(token)) this.procs.delete(token);
             this.feed({ kind: "script-done", token, nowMs: nowMs(), outcome, output });
           },
         });
@@ -145,6 +148,7 @@ class Component {
         const t = setTimeout(
           () => {
             this.timers.delete(token);
+            this.timedOut.add(token);
             const h = this.procs.get(token);
             this.feed({
               kind: "timeout",
@@ -166,15 +170,16 @@ class Component {
         break;
       }
       case "kill": {
-        const h = this.procs.get(e.token);
-        h?.killGroup();
+        this.procs.get(e.token)?.killGroup();
+        this.procs.delete(e.token);
+        this.timedOut.delete(e.token);
         break;
       }
       case "debug": {
         const token = e.token;
         const h = this.procs.get(token);
         const dbg = this.svc.debugPath;
-        if (h?.pid === undefined || dbg === undefined) {
+        if (h?.pid === undefined || !h.alive() || dbg === undefined) {
           this.inbox.push({ kind: "debug-done", token, nowMs: nowMs() });
           break;
         }

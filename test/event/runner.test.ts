@@ -205,7 +205,7 @@ describe("runner: real scripts", () => {
   it("runs the debug script with PID and event on timeout, then kills the hung script", async () => {
     const { base, dir } = mkBase("debug");
     const out = `${base}/debug.out`;
-    script(base, "debug-hung-script.sh", `#!/bin/sh\necho "$1 $2" > ${out}\nps -o pid= -p "$1" >/dev/null && echo alive >> ${out}\necho "debug says hi"\n`);
+    script(base, "debug-hung-script.sh", `#!/bin/sh\necho "$1 $2" > ${out}\nkill -0 "$1" && echo alive >> ${out}\necho "debug says hi"\n`);
     script(dir, "10.hang.script", `#!/bin/sh\necho $$ > ${base}/hang.pid\nexec sleep 1000\n`);
     const { svc, logs } = service(base, { debugScript: "/somewhere/else/debug-hung-script.sh" });
     try {
@@ -213,12 +213,29 @@ describe("runner: real scripts", () => {
       assert.equal(r.reply, ETIMEDOUT);
       const pid = Number(fs.readFileSync(`${base}/hang.pid`, "utf8"));
       started.push(pid);
-      assert.ok(await waitFor(() => fs.existsSync(out) && fs.readFileSync(out, "utf8").includes("\n"), 3000));
+      assert.ok(await waitFor(() => fs.existsSync(out) && fs.readFileSync(out, "utf8").split("\n").length >= 3, 3000));
       const [line1, line2] = fs.readFileSync(out, "utf8").split("\n");
       assert.equal(line1, `${pid} startrecovery`);
       assert.equal(line2, "alive", "the debug script sees the hung process alive");
       assert.ok(await waitFor(() => pidGone(pid), 3000), "hung script killed after debugging");
       assert.ok(await waitFor(() => logs.includes("error: event_debug: debug says hi"), 2000), logs.join("\n"));
+    } finally {
+      svc.close();
+    }
+  });
+
+  it("a grandchild outliving its timed-out parent is killed once debugging ends", async () => {
+    const { base, dir } = mkBase("outlive");
+    script(base, "debug.sh", "#!/bin/sh\nsleep 1.5\n");
+    script(dir, "10.leave.script", `#!/bin/sh\nsleep 1000 &\necho $! > ${base}/gc.pid\nsleep 1.2\nexit 0\n`);
+    const { svc } = service(base, { debugScript: "debug.sh" });
+    try {
+      assert.equal((await run(svc, "monitor", 1)).reply, ETIMEDOUT);
+      const gc = Number(fs.readFileSync(`${base}/gc.pid`, "utf8"));
+      started.push(gc);
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(pidGone(gc), false, "still alive while the debug script runs");
+      assert.ok(await waitFor(() => pidGone(gc), 4000), `grandchild ${gc} survived`);
     } finally {
       svc.close();
     }
