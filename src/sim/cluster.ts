@@ -1,0 +1,870 @@
+// The whole-cluster simulator: N cluster cores, each with its own virtual
+// timer, joined by the simulated network and lock service, driven through
+// faults drawn from one seed, with invariants checked after every core step.
+// A run is a pure function of its options, so a failing seed replays exactly.
+//
+// A run has two phases. In the fault phase nodes are killed, restarted,
+// frozen (SIGSTOP: they process and send nothing, their connections stay up)
+// and resumed; links are cut both ways or one way, broken and slowed; the lock
+// is slow, fails or is lost; admins disable, enable, stop and continue nodes
+// and health flips. In the quiet phase everything heals and the cluster must
+// converge: one leader everyone agrees on, consistent flags, one generation
+// and vnnmap, every live node RUNNING.
+
+import { type ClusterState, initialState, majorityOfConfigured, nodeFlags, step } from "../cluster/core.ts";
+import {
+  type AdminAction,
+  type ClusterConfig,
+  type ClusterPacket,
+  type Effect,
+  Flag,
+  type Input,
+  type LockOutcome,
+  Runstate,
+  UNKNOWN_PNN,
+} from "../cluster/types.ts";
+import { LockService, type Proc } from "./lock.ts";
+import { Network, type NodeStatus } from "./network.ts";
+import { Prng } from "./prng.ts";
+import { Scheduler } from "./scheduler.ts";
+
+export interface SimOptions {
+  seed: number;
+  nodes: number;
+  /** Number of faults injected in the fault phase (default 40). */
+  steps?: number;
+  lock: boolean;
+  /** No-lock mode only: elect only with a majority of configured nodes (default true, Tandem's default). */
+  requireMajority?: boolean;
+  /** Inject faults (default true); false runs a fault-free formation. */
+  faults?: boolean;
+  /** Keep the whole trace (default: only the last lines, for a failure report). */
+  log?: boolean;
+  /** Test-only: break the cluster on purpose to prove the checker notices. */
+  sabotage?: Sabotage;
+}
+
+export type Sabotage = { kind: "force-leader"; pnn: number; atMs: number };
+
+export interface SimStats {
+  /** Virtual time at the end of the run. */
+  virtualMs: number;
+  coreSteps: number;
+  packets: number;
+  faults: number;
+  /** Virtual time from start until the cluster first converged (fault-free runs: formation time). */
+  firstConvergedMs?: number;
+  /** Virtual time from the start of the quiet phase until it converged for good. */
+  quietConvergedMs?: number;
+}
+
+export interface SimResult {
+  ok: boolean;
+  seed: number;
+  failure?: string;
+  trace: string[];
+  stats: SimStats;
+}
+
+/** Timing of every node in one run; varied by seed within CTDB-like ranges. */
+export interface SimTiming {
+  keepaliveIntervalMs: number;
+  keepaliveLimit: number;
+  leaderTimeoutMs: number;
+  recoverIntervalMs: number;
+  leaderBroadcastMs: number;
+  lockRetryMs: number;
+  electionBackoffMs: number;
+  /** How long a lost lock may go unnoticed (the lock's recheck interval). */
+  lockRecheckMs: number;
+}
+
+const TRACE_TAIL = 40;
+/** A healthy cluster takes tens of steps per node per second; this many means packets feed on each other. */
+const STORM_STEPS_PER_NODE_SECOND = 500;
+
+interface SimNode {
+  pnn: number;
+  life: number;
+  status: NodeStatus;
+  state: ClusterState | undefined;
+  config: ClusterConfig;
+  wakeAt: number;
+  /** Work that arrived while frozen, in arrival order. */
+  inbox: (() => void)[];
+  tickPending: boolean;
+  /** Virtual time this node entered the acting-leader-in-a-minority state, or -1. */
+  minoritySinceMs: number;
+}
+
+interface TraceEntry {
+  t: number;
+  text?: string;
+  pnn?: number;
+  input?: Input;
+  fx?: Effect[];
+  after?: Snapshot;
+}
+
+interface Snapshot {
+  role: string;
+  leader: number;
+  term: number;
+  lock: string;
+  generation: number;
+  runstate: number;
+  flags: number;
+}
+
+export class ClusterSim {
+  readonly sched = new Scheduler(0);
+  readonly rng: Prng;
+  readonly net: Network;
+  readonly lock: LockService;
+  readonly nodes: SimNode[] = [];
+  readonly timing: SimTiming;
+  readonly lockMode: boolean;
+  readonly requireMajority: boolean;
+  /** Every leader ever seen per term (no-lock mode). */
+  readonly termLeaders = new Map<number, number>();
+  failure: string | undefined;
+  coreSteps = 0;
+  faultCount = 0;
+  /** Core steps in the current virtual second, to catch message storms. */
+  private bucketStartMs = 0;
+  private bucketSteps = 0;
+  private readonly keepAll: boolean;
+  private readonly tail: TraceEntry[] = [];
+  private tailPos = 0;
+  private readonly full: string[] = [];
+  private readonly rngFaults: Prng;
+  private readonly rngNodes: Prng;
+
+  constructor(
+    readonly seed: number,
+    readonly n: number,
+    opts: { lock: boolean; requireMajority?: boolean; log?: boolean; timing?: Partial<SimTiming> },
+  ) {
+    const root = new Prng(seed);
+    this.rng = root.fork();
+    this.rngFaults = root.fork();
+    this.rngNodes = root.fork();
+    const netRng = root.fork();
+    const lockRng = root.fork();
+    this.lockMode = opts.lock;
+    this.requireMajority = opts.requireMajority ?? true;
+    this.keepAll = opts.log === true;
+    const r = this.rng;
+    this.timing = {
+      keepaliveIntervalMs: r.pick([1000, 2000, 5000]),
+      keepaliveLimit: r.pick([3, 5]),
+      leaderTimeoutMs: r.pick([3000, 5000]),
+      recoverIntervalMs: 1000,
+      leaderBroadcastMs: r.pick([1000, 2000]),
+      lockRetryMs: r.pick([500, 1000]),
+      electionBackoffMs: r.pick([300, 1000]),
+      lockRecheckMs: 5000,
+      ...opts.timing,
+    };
+    this.net = new Network(this.sched, netRng, n, {
+      packet: (to, from, packet) => this.deliver(to, (nowMs) => ({ kind: "packet", nowMs, from, packet })),
+      peerUp: (node, peer) => this.deliver(node, (nowMs) => ({ kind: "peer-up", nowMs, pnn: peer })),
+      peerDown: (node, peer) => this.deliver(node, (nowMs) => ({ kind: "peer-down", nowMs, pnn: peer })),
+      status: (node) => this.nodes[node]?.status ?? "dead",
+      trace: (line) => this.note(line),
+    });
+    this.lock = new LockService(this.sched, lockRng, {
+      answer: (proc, outcome, holding) => this.lockAnswer(proc, outcome, holding),
+      trace: (line) => this.note(line),
+    });
+    const nodeList = Array.from({ length: n }, (_, pnn) => ({ pnn, deleted: false }));
+    // Some nodes cannot lead (CTDB's "leader capability = false"), but never all of them.
+    const noLead = n >= 3 && r.chance(0.2) ? r.int(n) : -1;
+    for (let pnn = 0; pnn < n; pnn++) {
+      const startFlags = r.chance(0.05) ? Flag.PERMANENTLY_DISABLED : 0;
+      const config: ClusterConfig = {
+        pnn,
+        nodes: nodeList,
+        lockConfigured: opts.lock,
+        requireMajority: this.requireMajority,
+        leaderTimeoutMs: this.timing.leaderTimeoutMs,
+        keepaliveIntervalMs: this.timing.keepaliveIntervalMs,
+        keepaliveLimit: this.timing.keepaliveLimit,
+        recoverIntervalMs: this.timing.recoverIntervalMs,
+        leaderBroadcastMs: this.timing.leaderBroadcastMs,
+        lockRetryMs: this.timing.lockRetryMs,
+        electionBackoffMs: this.timing.electionBackoffMs,
+        startFlags,
+        leaderCapable: pnn !== noLead,
+        lmasterCapable: true,
+        seed: 0,
+      };
+      this.nodes.push({
+        pnn,
+        life: 0,
+        status: "dead",
+        state: undefined,
+        config,
+        wakeAt: -1,
+        inbox: [],
+        tickPending: false,
+        minoritySinceMs: -1,
+      });
+    }
+  }
+
+  get nowMs(): number {
+    return this.sched.nowMs;
+  }
+
+  // ---- trace ----
+
+  note(text: string): void {
+    this.record({ t: this.sched.nowMs, text });
+  }
+
+  private record(e: TraceEntry): void {
+    if (this.keepAll) {
+      this.full.push(formatEntry(e));
+      return;
+    }
+    if (this.tail.length < TRACE_TAIL) this.tail.push(e);
+    else this.tail[this.tailPos] = e;
+    this.tailPos = (this.tailPos + 1) % TRACE_TAIL;
+  }
+
+  trace(): string[] {
+    if (this.keepAll) return this.full.slice();
+    const ordered = this.tail.length < TRACE_TAIL ? this.tail : [...this.tail.slice(this.tailPos), ...this.tail.slice(0, this.tailPos)];
+    return ordered.map(formatEntry);
+  }
+
+  /** The last `count` trace lines (for failure reports). */
+  traceTail(count = TRACE_TAIL): string[] {
+    return this.trace().slice(-count);
+  }
+
+  // ---- node lifecycle ----
+
+  proc(pnn: number): Proc {
+    return { pnn, life: this.node(pnn).life };
+  }
+
+  node(pnn: number): SimNode {
+    const node = this.nodes[pnn];
+    if (node === undefined) throw new Error(`no node ${pnn}`);
+    return node;
+  }
+
+  start(pnn: number): void {
+    const node = this.node(pnn);
+    if (node.status !== "dead") return;
+    node.life++;
+    node.status = "running";
+    node.inbox = [];
+    node.tickPending = false;
+    node.wakeAt = -1;
+    node.minoritySinceMs = -1;
+    // Each life gets its own core seed, as a restarted daemon would.
+    node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1 }, this.sched.nowMs);
+    this.note(`node ${pnn} started (life ${node.life})`);
+    this.net.nodeStarted(pnn);
+    this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+    // The daemon's walk: init event, setup event, then wait for the first recovery.
+    const life = node.life;
+    const r = this.rngNodes;
+    const setupAt = this.sched.nowMs + r.range(10, 1000);
+    const firstRecoveryAt = setupAt + r.range(10, 500);
+    this.sched.at(setupAt, () => this.runstate(pnn, life, Runstate.SETUP));
+    this.sched.at(firstRecoveryAt, () => this.runstate(pnn, life, Runstate.FIRST_RECOVERY));
+  }
+
+  private runstate(pnn: number, life: number, runstate: number): void {
+    const node = this.node(pnn);
+    if (node.life !== life) return;
+    this.deliver(pnn, (nowMs) => ({ kind: "runstate", nowMs, runstate }));
+  }
+
+  kill(pnn: number): void {
+    const node = this.node(pnn);
+    if (node.status === "dead") return;
+    this.note(`node ${pnn} killed`);
+    node.status = "dead";
+    node.inbox = [];
+    this.lock.died(this.proc(pnn));
+    this.net.nodeDied(pnn);
+  }
+
+  freeze(pnn: number): void {
+    const node = this.node(pnn);
+    if (node.status !== "running") return;
+    this.note(`node ${pnn} frozen`);
+    node.status = "frozen";
+    node.minoritySinceMs = -1;
+  }
+
+  resume(pnn: number): void {
+    const node = this.node(pnn);
+    if (node.status !== "frozen") return;
+    this.note(`node ${pnn} resumed (${node.inbox.length} queued)`);
+    node.status = "running";
+    const queued = node.inbox;
+    node.inbox = [];
+    for (const work of queued) {
+      if (node.status !== "running") break;
+      work();
+    }
+    if (node.status === "running") {
+      node.tickPending = false;
+      this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+    }
+  }
+
+  admin(pnn: number, action: AdminAction): void {
+    this.deliver(pnn, (nowMs) => ({ kind: "admin", nowMs, action }));
+  }
+
+  health(pnn: number, healthy: boolean): void {
+    this.deliver(pnn, (nowMs) => ({ kind: "health", nowMs, healthy }));
+  }
+
+  /** Hand an input to a node now, or queue it if the node is frozen. */
+  deliver(pnn: number, make: (nowMs: number) => Input, after?: () => void): void {
+    const node = this.nodes[pnn];
+    if (node === undefined || node.status === "dead") return;
+    const life = node.life;
+    const work = () => {
+      if (node.life !== life || node.status !== "running") return;
+      this.stepNode(node, make(this.sched.nowMs));
+      after?.();
+    };
+    if (node.status === "frozen") node.inbox.push(work);
+    else work();
+  }
+
+  private lockAnswer(proc: Proc, outcome: LockOutcome, holding: number): void {
+    const node = this.nodes[proc.pnn];
+    if (node === undefined || node.life !== proc.life) return;
+    this.deliver(
+      proc.pnn,
+      (nowMs) => ({ kind: "lock", nowMs, outcome }),
+      outcome === "lost" ? () => this.lock.noticed(proc, holding) : undefined,
+    );
+  }
+
+  private scheduleWake(node: SimNode, atMs: number): void {
+    if (node.wakeAt === atMs) return;
+    node.wakeAt = atMs;
+    const life = node.life;
+    this.sched.at(atMs, () => {
+      if (node.life !== life || node.wakeAt !== atMs || node.status === "dead") return;
+      node.wakeAt = -1;
+      if (node.status === "frozen") {
+        if (!node.tickPending) {
+          node.tickPending = true;
+          node.inbox.push(() => {
+            node.tickPending = false;
+            if (node.life === life && node.status === "running") this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+          });
+        }
+        return;
+      }
+      this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+    });
+  }
+
+  // ---- one core step ----
+
+  stepNode(node: SimNode, input: Input): void {
+    const state = node.state;
+    if (state === undefined || node.status !== "running") return;
+    this.coreSteps++;
+    if (this.sched.nowMs - this.bucketStartMs >= 1000) {
+      this.bucketStartMs = this.sched.nowMs;
+      this.bucketSteps = 0;
+    }
+    if (++this.bucketSteps > STORM_STEPS_PER_NODE_SECOND * this.n) {
+      this.fail(`message storm: over ${STORM_STEPS_PER_NODE_SECOND * this.n} core steps within one virtual second`);
+    }
+    const { effects } = step(state, input);
+    this.record({ t: this.sched.nowMs, pnn: node.pnn, input, fx: effects, after: snapshot(state) });
+    const proc = this.proc(node.pnn);
+    for (const e of effects) {
+      switch (e.kind) {
+        case "send":
+          this.net.send(node.pnn, e.to, e.packet);
+          break;
+        case "drop-peer":
+          this.net.breakConn(node.pnn, e.pnn, `node ${node.pnn} dropped ${e.pnn}: ${e.reason}`);
+          break;
+        case "take-lock":
+          this.lock.take(proc);
+          break;
+        case "release-lock":
+          this.lock.release(proc);
+          break;
+        case "wake-at":
+          this.scheduleWake(node, e.atMs);
+          break;
+        case "first-recovery-done": {
+          // The daemon now runs the startup event and then reports RUNNING.
+          const life = node.life;
+          const pnn = node.pnn;
+          const r = this.rngNodes;
+          const startupAt = this.sched.nowMs + r.range(1, 20);
+          this.sched.at(startupAt, () => this.runstate(pnn, life, Runstate.STARTUP));
+          this.sched.at(startupAt + r.range(50, 2000), () => this.runstate(pnn, life, Runstate.RUNNING));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    this.checkSafety(node);
+  }
+
+  // ---- invariants ----
+
+  fail(message: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = `t=${this.sched.nowMs} ${message}`;
+    this.note(`INVARIANT VIOLATED: ${message}`);
+  }
+
+  /** Safety, after every core step. */
+  checkSafety(stepped: SimNode): void {
+    if (this.failure !== undefined) return;
+    if (this.lockMode) {
+      const holder = this.lock.holder;
+      let actingHolders = 0;
+      for (const node of this.nodes) {
+        if (node.status === "dead" || node.state?.role !== "leader") continue;
+        const holds = this.lock.holds({ pnn: node.pnn, life: node.life });
+        if (!holds) {
+          const h = holder === undefined ? "nobody" : `node ${holder.pnn} (life ${holder.life})`;
+          this.fail(`node ${node.pnn} acts as leader but the lock service records ${h} as holder`);
+          return;
+        }
+        actingHolders++;
+      }
+      if (actingHolders > 1) this.fail(`${actingHolders} nodes act as leader holding the lock`);
+      return;
+    }
+    const s = stepped.state;
+    if (s !== undefined && s.role === "leader") {
+      const seen = this.termLeaders.get(s.term);
+      if (seen === undefined) this.termLeaders.set(s.term, stepped.pnn);
+      else if (seen !== stepped.pnn && this.requireMajority) {
+        this.fail(`two leaders in term ${s.term}: node ${seen} and node ${stepped.pnn}`);
+        return;
+      }
+    }
+    if (this.requireMajority) this.checkMajority();
+  }
+
+  /**
+   * A leader cut off into a minority cannot know it at once; it must notice
+   * within the keepalive limit. So: no node acts as leader in a partition
+   * without a majority of configured nodes for longer than that bound.
+   */
+  private checkMajority(): void {
+    const t = this.timing;
+    const grace = t.keepaliveIntervalMs * (t.keepaliveLimit + 1) + t.recoverIntervalMs + 100;
+    const need = majorityOfConfigured(this.node(0).config);
+    for (const node of this.nodes) {
+      if (node.status !== "running" || node.state?.role !== "leader") {
+        node.minoritySinceMs = -1;
+        continue;
+      }
+      const size = this.componentSize(node.pnn);
+      if (size >= need) {
+        node.minoritySinceMs = -1;
+        continue;
+      }
+      if (node.minoritySinceMs < 0) node.minoritySinceMs = this.sched.nowMs;
+      else if (this.sched.nowMs - node.minoritySinceMs > grace) {
+        this.fail(
+          `node ${node.pnn} has led for ${this.sched.nowMs - node.minoritySinceMs} ms in a partition of ${size} nodes (majority ${need})`,
+        );
+        return;
+      }
+    }
+  }
+
+  /** Size of the partition of running nodes that `pnn` can reach both ways. */
+  componentSize(pnn: number): number {
+    const seen = new Set([pnn]);
+    const todo = [pnn];
+    while (todo.length > 0) {
+      const a = todo.pop() as number;
+      for (const b of this.nodes) {
+        if (seen.has(b.pnn) || b.status !== "running") continue;
+        if (this.net.linked(a, b.pnn)) {
+          seen.add(b.pnn);
+          todo.push(b.pnn);
+        }
+      }
+    }
+    return seen.size;
+  }
+
+  /** Liveness: undefined when the live nodes have converged, else what is wrong. */
+  convergence(): string | undefined {
+    const live = this.nodes.filter((x) => x.status !== "dead");
+    if (live.length === 0) return "no live node";
+    const leaders = live.filter((x) => x.state?.role === "leader").map((x) => x.pnn);
+    if (leaders.length !== 1) return `${leaders.length} nodes act as leader [${leaders.join(",")}]`;
+    const leader = leaders[0] as number;
+    const ref = this.node(leader).state as ClusterState;
+    for (const x of live) {
+      const s = x.state as ClusterState;
+      if (x.status === "frozen") return `node ${x.pnn} is frozen`;
+      if (s.leader !== leader) return `node ${x.pnn} follows ${fmtPnn(s.leader)}, not ${leader}`;
+      if (s.runstate !== Runstate.RUNNING) return `node ${x.pnn} is in runstate ${runstateName(s.runstate)}`;
+      if (s.generation !== ref.generation) return `node ${x.pnn} has generation ${s.generation}, leader ${ref.generation}`;
+      if (!sameList(s.vnnmap, ref.vnnmap)) return `node ${x.pnn} has vnnmap [${s.vnnmap}], leader [${ref.vnnmap}]`;
+      for (const y of live) {
+        if (y === x) continue;
+        const ys = y.state as ClusterState;
+        const peer = s.peers.get(y.pnn);
+        if (peer === undefined || !peer.connected) return `node ${x.pnn} is not connected to node ${y.pnn}`;
+        const seen = nodeFlags(s, y.pnn);
+        if (seen !== ys.ownFlags) {
+          return `node ${x.pnn} sees flags 0x${seen.toString(16)} for node ${y.pnn}, which has 0x${ys.ownFlags.toString(16)}`;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Run scheduled work until virtual time `untilMs` (or a failure). */
+  runUntil(untilMs: number): void {
+    while (this.failure === undefined) {
+      const next = this.sched.peekTime();
+      if (next === undefined || next > untilMs) break;
+      this.sched.runNext();
+    }
+    if (this.sched.nowMs < untilMs) this.sched.nowMs = untilMs;
+  }
+
+  /**
+   * Run until the cluster has converged and stayed so for `stableMs`, probing
+   * every `probeMs`; returns the time convergence began, or undefined (with
+   * the last reason in `lastReason`) if it did not by `deadlineMs`.
+   */
+  runToConvergence(deadlineMs: number, stableMs: number, probeMs = 250): { sinceMs?: number; lastReason?: string } {
+    let since: number | undefined;
+    let lastReason: string | undefined;
+    for (let t = this.sched.nowMs; t <= deadlineMs && this.failure === undefined; t += probeMs) {
+      this.runUntil(t);
+      if (this.failure !== undefined) break;
+      const why = this.convergence();
+      if (why === undefined) {
+        since ??= t;
+        if (t - since >= stableMs) return { sinceMs: since };
+      } else {
+        since = undefined;
+        lastReason = why;
+      }
+    }
+    return lastReason === undefined ? {} : { lastReason };
+  }
+
+  /** Who the live, running nodes think leads, for tests: pnn -> leader. */
+  leaders(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const x of this.nodes) if (x.status === "running" && x.state !== undefined) m.set(x.pnn, x.state.leader);
+    return m;
+  }
+
+  actingLeaders(): number[] {
+    return this.nodes.filter((x) => x.status !== "dead" && x.state?.role === "leader").map((x) => x.pnn);
+  }
+
+  // ---- random faults ----
+
+  injectFault(): void {
+    const r = this.rngFaults;
+    const n = this.n;
+    const live = this.nodes.filter((x) => x.status !== "dead");
+    const running = this.nodes.filter((x) => x.status === "running");
+    const dead = this.nodes.filter((x) => x.status === "dead");
+    const choice = r.int(100);
+    this.faultCount++;
+    if (choice < 10) {
+      if (live.length > 1) this.kill(r.pick(live).pnn);
+    } else if (choice < 18) {
+      if (dead.length > 0) this.start(r.pick(dead).pnn);
+    } else if (choice < 26) {
+      if (running.length > 0) {
+        const pnn = r.pick(running).pnn;
+        this.freeze(pnn);
+        const life = this.node(pnn).life;
+        this.sched.after(r.range(100, 20_000), () => {
+          if (this.node(pnn).life === life) this.resume(pnn);
+        });
+      }
+    } else if (choice < 34) {
+      // Symmetric partition: a random non-empty proper subset against the rest.
+      const side = new Set<number>();
+      for (let i = 0; i < n; i++) if (r.chance(0.5)) side.add(i);
+      if (side.size === 0) side.add(r.int(n));
+      if (side.size === n) side.delete(r.int(n));
+      this.note(`partition [${[...side].join(",")}] | rest`);
+      const pairs: [number, number][] = [];
+      for (const a of side) for (let b = 0; b < n; b++) if (!side.has(b)) pairs.push([a, b]);
+      for (const [a, b] of pairs) this.net.cut(a, b, true);
+      this.sched.after(r.range(500, 30_000), () => {
+        this.note(`heal partition [${[...side].join(",")}]`);
+        for (const [a, b] of pairs) this.net.heal(a, b);
+      });
+    } else if (choice < 42) {
+      const a = r.int(n);
+      const b = (a + 1 + r.int(n - 1)) % n;
+      this.note(`one-way cut ${a}->${b}`);
+      this.net.cut(a, b, false);
+      this.sched.after(r.range(500, 30_000), () => {
+        this.note(`heal ${a}->${b}`);
+        this.net.heal(a, b);
+      });
+    } else if (choice < 52) {
+      const a = r.int(n);
+      const b = (a + 1 + r.int(n - 1)) % n;
+      this.net.breakConn(a, b, "connection lost");
+    } else if (choice < 58) {
+      const a = r.int(n);
+      const b = (a + 1 + r.int(n - 1)) % n;
+      const extra = r.pick([50, 500, 2000, 6000]);
+      this.note(`slow ${a}->${b} by up to ${extra} ms`);
+      this.net.slowDown(a, b, extra, r.range(1000, 20_000));
+    } else if (choice < 66) {
+      if (this.lockMode) this.lock.lose(this.timing.lockRecheckMs);
+    } else if (choice < 72) {
+      const slow = r.pick([0, 0.2, 0.8]);
+      const error = r.pick([0, 0.3, 0.9]);
+      this.note(`lock faults: slow ${slow}, error ${error}`);
+      this.lock.faults = { slow, error };
+    } else if (choice < 84) {
+      if (live.length > 0) {
+        const pnn = r.pick(live).pnn;
+        const action = r.pick(["disable", "enable", "stop", "continue", "continue"] as const);
+        this.note(`admin ${action} node ${pnn}`);
+        this.admin(pnn, action);
+      }
+    } else if (choice < 94) {
+      if (live.length > 0) {
+        const pnn = r.pick(live).pnn;
+        const healthy = r.chance(0.5);
+        this.note(`node ${pnn} health ${healthy ? "ok" : "bad"}`);
+        this.health(pnn, healthy);
+      }
+    } else {
+      if (live.length > 0) {
+        const pnn = r.pick(live).pnn;
+        this.note(`force recovery on node ${pnn}`);
+        this.deliver(pnn, (nowMs) => ({ kind: "force-recovery", nowMs }));
+      }
+    }
+  }
+
+  /** End every fault so the cluster can converge; keeps enough nodes alive and able to lead. */
+  heal(): void {
+    const r = this.rngFaults;
+    this.note("quiet phase: healing everything");
+    this.net.healAll();
+    this.lock.faults = { slow: 0, error: 0 };
+    for (const x of this.nodes) if (x.status === "frozen") this.resume(x.pnn);
+    for (const x of this.nodes) if (x.status === "dead" && r.chance(0.7)) this.start(x.pnn);
+    const need = this.lockMode ? 1 : majorityOfConfigured(this.node(0).config);
+    for (const x of this.nodes) {
+      if (this.nodes.filter((y) => y.status !== "dead").length >= need) break;
+      if (x.status === "dead") this.start(x.pnn);
+    }
+    // A stopped node cannot lead: make sure some live, leader-capable node can.
+    const canLead = (x: SimNode) =>
+      x.status !== "dead" && x.config.leaderCapable && ((x.state?.ownFlags ?? 0) & Flag.STOPPED) === 0;
+    for (const x of this.nodes) {
+      if (x.status !== "dead" && ((x.state?.ownFlags ?? 0) & Flag.STOPPED) !== 0 && r.chance(0.5)) this.admin(x.pnn, "continue");
+    }
+    if (!this.nodes.some(canLead)) {
+      const x = this.nodes.find((y) => y.config.leaderCapable) as SimNode;
+      if (x.status === "dead") this.start(x.pnn);
+      else this.admin(x.pnn, "continue");
+    }
+    // Connections broken during the faults redial on their own; make sure
+    // every pair of live nodes is trying.
+    for (const x of this.nodes) if (x.status !== "dead") this.net.nodeStarted(x.pnn);
+  }
+}
+
+export function simulate(opts: SimOptions): SimResult {
+  const sim = new ClusterSim(opts.seed, opts.nodes, {
+    lock: opts.lock,
+    ...(opts.requireMajority === undefined ? {} : { requireMajority: opts.requireMajority }),
+    ...(opts.log === undefined ? {} : { log: opts.log }),
+  });
+  const steps = opts.steps ?? 40;
+  const faults = opts.faults ?? true;
+  const r = sim.rng;
+  const t = sim.timing;
+  const silence = t.keepaliveIntervalMs * t.keepaliveLimit;
+  sim.note(
+    `seed ${opts.seed}: ${opts.nodes} nodes, ${opts.lock ? "lock" : sim.requireMajority ? "no lock, majority" : "no lock, no majority"}, ` +
+      `keepalive ${t.keepaliveIntervalMs}x${t.keepaliveLimit}, leader timeout ${t.leaderTimeoutMs}, election backoff ${t.electionBackoffMs}`,
+  );
+  const sabotage = opts.sabotage;
+  if (sabotage !== undefined) {
+    sim.sched.at(sabotage.atMs, () => {
+      const x = sim.nodes[sabotage.pnn];
+      if (x?.state === undefined || x.status !== "running") return;
+      // Behind the core's back: the core itself would step down at its next
+      // step, so check at once, as the checker does after every step.
+      const other = sim.nodes.find((y) => y !== x && y.status !== "dead" && y.state?.role === "leader");
+      sim.note(`SABOTAGE: node ${sabotage.pnn} made leader${other === undefined ? "" : ` in node ${other.pnn}'s term`}`);
+      x.state.role = "leader";
+      if (other?.state !== undefined) x.state.term = other.state.term;
+      sim.checkSafety(x);
+    });
+  }
+  // Nodes come up at slightly different times, as they would when booted together.
+  for (let pnn = 0; pnn < opts.nodes; pnn++) {
+    const at = r.range(0, 2000);
+    sim.sched.at(at, () => sim.start(pnn));
+  }
+  let firstConvergedMs: number | undefined;
+  let quietConvergedMs: number | undefined;
+  if (faults) {
+    for (let i = 0; i < steps && sim.failure === undefined; i++) {
+      sim.runUntil(sim.nowMs + r.range(0, 4000));
+      if (sim.failure !== undefined) break;
+      sim.injectFault();
+    }
+    if (sim.failure === undefined) {
+      sim.heal();
+    }
+  }
+  if (sim.failure === undefined) {
+    const quietStart = sim.nowMs;
+    // Long enough for stale connections to time out, leaders to be noticed
+    // gone, slow lock answers to arrive, restarted nodes to walk to RUNNING.
+    const budget = 4 * silence + 6 * t.leaderTimeoutMs + 30_000;
+    const stable = silence + t.leaderTimeoutMs + 2 * t.recoverIntervalMs;
+    const res = sim.runToConvergence(quietStart + budget, stable);
+    if (res.sinceMs !== undefined) {
+      quietConvergedMs = res.sinceMs - quietStart;
+      if (!faults) firstConvergedMs = res.sinceMs;
+    } else if (sim.failure === undefined) {
+      sim.fail(`no convergence ${budget} ms after the faults ended: ${res.lastReason ?? "?"}`);
+    }
+  }
+  const stats: SimStats = {
+    virtualMs: sim.nowMs,
+    coreSteps: sim.coreSteps,
+    packets: sim.net.delivered,
+    faults: sim.faultCount,
+    ...(firstConvergedMs === undefined ? {} : { firstConvergedMs }),
+    ...(quietConvergedMs === undefined ? {} : { quietConvergedMs }),
+  };
+  const failure = sim.failure;
+  return failure === undefined
+    ? { ok: true, seed: opts.seed, trace: sim.trace(), stats }
+    : { ok: false, seed: opts.seed, failure, trace: opts.log ? sim.trace() : sim.traceTail(), stats };
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function fmtPnn(pnn: number): string {
+  return pnn === UNKNOWN_PNN ? "nobody" : String(pnn);
+}
+
+const RUNSTATE_NAMES = ["UNKNOWN", "INIT", "SETUP", "FIRST_RECOVERY", "STARTUP", "RUNNING", "SHUTDOWN"];
+
+function runstateName(r: number): string {
+  return RUNSTATE_NAMES[r] ?? String(r);
+}
+
+function snapshot(s: ClusterState): Snapshot {
+  return {
+    role: s.role,
+    leader: s.leader,
+    term: s.term,
+    lock: s.lock,
+    generation: s.generation,
+    runstate: s.runstate,
+    flags: s.ownFlags,
+  };
+}
+
+function fmtSnapshot(s: Snapshot | undefined): string {
+  if (s === undefined) return "";
+  return `${s.role} leader=${fmtPnn(s.leader)} term=${s.term} lock=${s.lock} gen=${s.generation} rs=${runstateName(s.runstate)} flags=0x${s.flags.toString(16)}`;
+}
+
+function fmtPacket(p: ClusterPacket): string {
+  switch (p.t) {
+    case "state":
+      return `state{flags=0x${p.flags.toString(16)} rs=${runstateName(p.runstate)} leader=${fmtPnn(p.leader)} term=${p.term} gen=${p.generation}}`;
+    case "leader":
+      return `leader{${fmtPnn(p.leader)} term=${p.term}}`;
+    case "vote-request":
+      return `vote-request{term=${p.term}}`;
+    case "vote":
+      return `vote{term=${p.term} ${p.granted ? "yes" : "no"}}`;
+    case "recovered":
+      return `recovered{term=${p.term} gen=${p.generation} map=[${p.vnnmap}]}`;
+    case "ban":
+      return `ban{${p.pnn} ${p.seconds}s}`;
+  }
+}
+
+function fmtInput(i: Input): string {
+  switch (i.kind) {
+    case "packet":
+      return `<- ${i.from} ${fmtPacket(i.packet)}`;
+    case "peer-up":
+    case "peer-down":
+      return `${i.kind} ${i.pnn}`;
+    case "lock":
+      return `lock ${i.outcome}`;
+    case "admin":
+      return `admin ${i.action}`;
+    case "health":
+      return `health ${i.healthy ? "ok" : "bad"}`;
+    case "runstate":
+      return `runstate ${runstateName(i.runstate)}`;
+    default:
+      return i.kind;
+  }
+}
+
+function fmtEffect(e: Effect): string | undefined {
+  switch (e.kind) {
+    case "send":
+      return `-> ${e.to} ${fmtPacket(e.packet)}`;
+    case "drop-peer":
+      return `drop ${e.pnn} (${e.reason})`;
+    case "log":
+      return `log ${e.level}: ${e.message}`;
+    case "wake-at":
+    case "leader-to-clients":
+      return undefined;
+    case "leader-changed":
+      return `leader ${fmtPnn(e.previous)} -> ${fmtPnn(e.leader)}`;
+    case "recovered":
+      return `recovered gen=${e.generation} map=[${e.vnnmap}]`;
+    case "flags-changed":
+      return `flags of ${e.pnn}: 0x${e.previous.toString(16)} -> 0x${e.flags.toString(16)}`;
+    default:
+      return e.kind;
+  }
+}
+
+function formatEntry(e: TraceEntry): string {
+  const t = String(e.t).padStart(8);
+  if (e.text !== undefined) return `${t} ** ${e.text}`;
+  const fx = (e.fx ?? []).map(fmtEffect).filter((s): s is string => s !== undefined);
+  const input = e.input === undefined ? "" : fmtInput(e.input);
+  return `${t} n${e.pnn} ${input}${fx.length > 0 ? ` => ${fx.join("; ")}` : ""} [${fmtSnapshot(e.after)}]`;
+}
