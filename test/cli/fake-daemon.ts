@@ -1,0 +1,253 @@
+// An in-memory daemon for command tests, shaped like the state tables of
+// CTDB's fake_ctdbd used by its tool unit tests (NODEMAP, IFACES, VNNMAP,
+// RUNSTATE, RECLOCK, per-node capabilities, failing controls).
+import { type Daemon, DaemonFailure, statusFailureLine, transportFailureLine } from "../../src/cli/daemon.ts";
+import type { NodeEntry } from "../../src/cli/format/nodemap.ts";
+import type { Iface } from "../../src/cli/format/simple.ts";
+import type { Uptime } from "../../src/cli/format/uptime.ts";
+import type { MainHooks } from "../../src/cli/main.ts";
+
+export interface FakeState {
+  pnn: number;
+  leader: number;
+  nodes: NodeEntry[];
+  ifaces: Iface[];
+  generation: number;
+  vnnmap: number[];
+  recmode: number;
+  runstate: number;
+  reclock: string | null;
+  capabilities: Record<number, number>;
+  tunables: [string, number][];
+  obsoleteTunables: string[];
+  pid: number;
+  uptime: Uptime;
+  /** Controls (by method name) that time out. */
+  timeouts: Set<string>;
+  /** Log of control calls "method:dest". */
+  calls: string[];
+}
+
+export const DEFAULT_TUNABLES: [string, number][] = [
+  ["SeqnumInterval", 1000],
+  ["ControlTimeout", 60],
+  ["KeepaliveInterval", 5],
+  ["RecoverInterval", 1],
+  ["AllowMixedVersions", 0],
+];
+
+export function fakeState(over: Partial<FakeState> = {}): FakeState {
+  return {
+    pnn: 0,
+    leader: 0,
+    nodes: [
+      { pnn: 0, address: "192.168.20.41", flags: 0 },
+      { pnn: 1, address: "192.168.20.42", flags: 0 },
+      { pnn: 2, address: "192.168.20.43", flags: 0 },
+    ],
+    ifaces: [
+      { name: "eth2", linkState: 1, references: 2 },
+      { name: "eth1", linkState: 1, references: 4 },
+    ],
+    generation: 654321,
+    vnnmap: [0, 1, 2],
+    recmode: 0,
+    runstate: 5,
+    reclock: null,
+    capabilities: {},
+    tunables: DEFAULT_TUNABLES.map(([n, v]) => [n, v]),
+    obsoleteTunables: [],
+    pid: 4242,
+    uptime: {
+      currentTime: { sec: 1000, usec: 0 },
+      ctdbdStartTime: { sec: 900, usec: 0 },
+      lastRecoveryStarted: { sec: 950, usec: 0 },
+      lastRecoveryFinished: { sec: 951, usec: 500000 },
+    },
+    timeouts: new Set(),
+    calls: [],
+    ...over,
+  };
+}
+
+type Log = (s: string) => void;
+
+const NAMES: Record<string, string> = {
+  getNodemap: "GET_NODEMAP",
+  getRunstate: "GET_RUNSTATE",
+  getIfaces: "GET_IFACES",
+  getVnnmap: "GETVNNMAP",
+  getRecmode: "GET_RECMODE",
+  getUptime: "UPTIME",
+  ping: "PING",
+  getPid: "GET_PID",
+  getCapabilities: "GET_CAPABILITIES",
+  getReclockFile: "GET_RECLOCK_FILE",
+  listTunables: "LIST_TUNABLES",
+  getTunable: "GET_TUNABLE",
+  setTunable: "SET_TUNABLE",
+  disableNode: "DISABLE_NODE",
+  enableNode: "ENABLE_NODE",
+  stopNode: "STOP_NODE",
+  continueNode: "CONTINUE_NODE",
+  shutdown: "SHUTDOWN",
+};
+
+export class FakeDaemon implements Daemon {
+  closed = false;
+  constructor(
+    readonly st: FakeState,
+    private readonly log: Log,
+  ) {}
+
+  get pnn(): number {
+    return this.st.pnn;
+  }
+
+  private async op<T>(name: string, dest: number, f: () => T): Promise<T> {
+    this.st.calls.push(`${name}:${dest}`);
+    if (this.st.timeouts.has(name)) {
+      this.log(transportFailureLine(NAMES[name]!, dest, 110));
+      throw new DaemonFailure(110);
+    }
+    return f();
+  }
+
+  private node(pnn: number): NodeEntry {
+    const n = this.st.nodes.find((x) => x.pnn === pnn);
+    if (n === undefined) throw new Error(`no node ${pnn}`);
+    return n;
+  }
+
+  getNodemap(dest: number) {
+    return this.op("getNodemap", dest, () => this.st.nodes.map((n) => ({ ...n })));
+  }
+  getRunstate(dest: number) {
+    return this.op("getRunstate", dest, () => this.st.runstate);
+  }
+  getIfaces(dest: number) {
+    return this.op("getIfaces", dest, () => this.st.ifaces.map((i) => ({ ...i })));
+  }
+  getVnnmap(dest: number) {
+    return this.op("getVnnmap", dest, () => ({ generation: this.st.generation, map: [...this.st.vnnmap] }));
+  }
+  getRecmode(dest: number) {
+    return this.op("getRecmode", dest, () => this.st.recmode);
+  }
+  getUptime(dest: number) {
+    return this.op("getUptime", dest, () => this.st.uptime);
+  }
+  ping(dest: number) {
+    return this.op("ping", dest, () => 1);
+  }
+  getPid(dest: number) {
+    return this.op("getPid", dest, () => this.st.pid);
+  }
+  getCapabilities(dest: number) {
+    return this.op("getCapabilities", dest, () => this.st.capabilities[dest] ?? 0x30003);
+  }
+  getReclockFile(dest: number) {
+    return this.op("getReclockFile", dest, () => this.st.reclock);
+  }
+  listTunables(dest: number) {
+    return this.op("listTunables", dest, () => this.st.tunables.map(([n]) => n));
+  }
+  getTunable(dest: number, name: string) {
+    return this.op("getTunable", dest, () => {
+      const t = this.st.tunables.find(([n]) => n.toLowerCase() === name.toLowerCase());
+      if (t === undefined) {
+        this.log(statusFailureLine("GET_TUNABLE", -1));
+        throw new DaemonFailure(1);
+      }
+      return t[1];
+    });
+  }
+  setTunable(dest: number, name: string, value: number) {
+    return this.op("setTunable", dest, () => {
+      const t = this.st.tunables.find(([n]) => n.toLowerCase() === name.toLowerCase());
+      if (t === undefined) {
+        this.log(statusFailureLine("SET_TUNABLE", -1));
+        throw new DaemonFailure(1);
+      }
+      t[1] = value;
+      if (this.st.obsoleteTunables.includes(t[0])) {
+        this.log(statusFailureLine("SET_TUNABLE", 1));
+        throw new DaemonFailure(1);
+      }
+    });
+  }
+  private flag(dest: number, bit: number, set: boolean, name: string) {
+    return this.op(name, dest, () => {
+      const n = this.node(dest);
+      n.flags = set ? n.flags | bit : n.flags & ~bit;
+    });
+  }
+  disableNode(dest: number) {
+    return this.flag(dest, 0x4, true, "disableNode");
+  }
+  enableNode(dest: number) {
+    return this.flag(dest, 0x4, false, "enableNode");
+  }
+  stopNode(dest: number) {
+    return this.flag(dest, 0x20, true, "stopNode");
+  }
+  continueNode(dest: number) {
+    return this.flag(dest, 0x20, false, "continueNode");
+  }
+  shutdown(dest: number) {
+    return this.op("shutdown", dest, () => {
+      this.closed = true;
+    });
+  }
+  async waitForLeader(_timeoutMs: number) {
+    return this.st.leader;
+  }
+  async takeoverRun(_timeoutMs: number): Promise<number | "timeout"> {
+    this.st.calls.push("takeoverRun");
+    return 0;
+  }
+  async disconnected() {}
+  close() {
+    this.closed = true;
+  }
+}
+
+export interface Captured {
+  rc: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run main() against a fake daemon, capturing output. */
+export async function runWithFake(
+  argv: string[],
+  st: FakeState | null,
+  env: Record<string, string | undefined> = {},
+): Promise<Captured> {
+  const { main } = await import("../../src/cli/main.ts");
+  let stdout = "";
+  let stderr = "";
+  const hooks: MainHooks = {
+    connect: async (ctx) => {
+      if (st === null) {
+        ctx.stderr("connect() failed, errno=2\n");
+        return { ok: false };
+      }
+      return { ok: true, daemon: new FakeDaemon(st, (s) => ctx.stderr(s)) };
+    },
+  };
+  const rc = await main(
+    argv,
+    {
+      env: { CTDB_SOCKET: "/nonexistent/ctdbd.socket", CTDB_BASE: "/nonexistent", ...env },
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
+    },
+    hooks,
+  );
+  return { rc, stdout, stderr };
+}
