@@ -80,7 +80,7 @@ class Component {
         id,
         event: req.event,
         args: req.args,
-        timeoutSec: req.timeoutSec,
+        timeoutSec: Number.isFinite(req.timeoutSec) ? req.timeoutSec : 0,
         runAll: req.runAll,
         nowMs: nowMs(),
       });
@@ -143,26 +143,9 @@ class Component {
         this.procs.set(token, h);
         break;
       }
-      case "start-timer": {
-        const token = e.token;
-        const t = setTimeout(
-          () => {
-            this.timers.delete(token);
-            this.timedOut.add(token);
-            const h = this.procs.get(token);
-            this.feed({
-              kind: "timeout",
-              token,
-              nowMs: nowMs(),
-              output: h?.output() ?? "",
-              alive: h?.alive() ?? false,
-            });
-          },
-          Math.max(0, e.atMs - nowMs()),
-        );
-        this.timers.set(token, t);
+      case "start-timer":
+        this.arm(e.token, e.atMs);
         break;
-      }
       case "cancel-timer": {
         const t = this.timers.get(e.token);
         if (t) clearTimeout(t);
@@ -206,6 +189,23 @@ class Component {
         log(e.level, e.message);
         break;
     }
+  }
+
+  // setTimeout cannot wait longer than 2^31-1 ms (CTDB's timeout is a uint32
+  // of seconds), so long deadlines are re-armed until they are due.
+  private arm(token: number, atMs: number): void {
+    const delay = Math.min(Math.max(0, atMs - nowMs()), 2 ** 31 - 1);
+    const t = setTimeout(() => {
+      if (nowMs() < atMs - 1) {
+        this.arm(token, atMs);
+        return;
+      }
+      this.timers.delete(token);
+      this.timedOut.add(token);
+      const h = this.procs.get(token);
+      this.feed({ kind: "timeout", token, nowMs: nowMs(), output: h?.output() ?? "", alive: h?.alive() ?? false });
+    }, delay);
+    this.timers.set(token, t);
   }
 
   /** Kill everything still running and answer pending requests with ECANCELED. */

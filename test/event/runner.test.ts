@@ -267,6 +267,22 @@ describe("runner: real scripts", () => {
   });
 });
 
+describe("runner: output cap", () => {
+  it("keeps only the first outputCap bytes", async () => {
+    const { base, dir } = mkBase("cap");
+    script(dir, "10.loud.script", "#!/bin/sh\nprintf 'abcdefghijklmnopqrstuvwxyz'\nexit 1\n");
+    const { svc } = service(base, { outputCap: 10 });
+    try {
+      assert.equal((await run(svc, "monitor")).summary, 1);
+      const st = svc.status("legacy", "monitor");
+      assert.ok(!("error" in st));
+      assert.equal(st.scripts[0]!.output, "abcdefghij");
+    } finally {
+      svc.close();
+    }
+  });
+});
+
 describe("runner: startScript directly", () => {
   it("reports a signal death", async () => {
     const { dir } = mkBase("signal");
