@@ -284,6 +284,16 @@ describe("runner: output cap", () => {
 });
 
 describe("runner: startScript directly", () => {
+  it("stdout and stderr share one stream, order preserved", async () => {
+    const { dir } = mkBase("interleave");
+    const p = script(dir, "10.mix.script", '#!/bin/sh\ni=0\nwhile [ $i -lt 200 ]; do echo "o$i"; echo "e$i" >&2; i=$((i+1)); done\n');
+    const output = await new Promise<string>((resolve) => {
+      startScript({ path: p, argv0: "10.mix", args: ["monitor"], env: { PATH: "/usr/bin:/bin" }, onDone: (_o, out) => resolve(out) });
+    });
+    const want = Array.from({ length: 200 }, (_, i) => `o${i}\ne${i}\n`).join("");
+    assert.equal(output, want);
+  });
+
   it("reports a signal death", async () => {
     const { dir } = mkBase("signal");
     const p = script(dir, "10.sig.script", "#!/bin/sh\nkill -TERM $$\n");
