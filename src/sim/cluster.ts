@@ -44,7 +44,8 @@ export interface SimOptions {
   sabotage?: Sabotage;
 }
 
-export type Sabotage = { kind: "force-leader"; pnn: number; atMs: number };
+/** At `atMs`, make the lowest-numbered running node that is not leading act as leader. */
+export type Sabotage = { kind: "second-leader"; atMs: number };
 
 export interface SimStats {
   /** Virtual time at the end of the run. */
@@ -52,6 +53,10 @@ export interface SimStats {
   coreSteps: number;
   packets: number;
   faults: number;
+  /** Times some node took up leadership. */
+  elections: number;
+  /** `lost` notices the lock service handed to holders. */
+  locksLost: number;
   /** Virtual time from start until the cluster first converged (fault-free runs: formation time). */
   firstConvergedMs?: number;
   /** Virtual time from the start of the quiet phase until it converged for good. */
@@ -125,14 +130,20 @@ export class ClusterSim {
   readonly timing: SimTiming;
   readonly lockMode: boolean;
   readonly requireMajority: boolean;
-  /** Every leader ever seen per term (no-lock mode). */
-  readonly termLeaders = new Map<number, number>();
+  /** Every leader ever seen per term (no-lock mode): which node, in which life, since when. */
+  readonly termLeaders = new Map<number, { pnn: number; life: number; atMs: number }>();
+  /** Node restarts so far (a start after the first life). */
+  restarts = 0;
   failure: string | undefined;
   coreSteps = 0;
   faultCount = 0;
+  /** Times some node took up leadership. */
+  elections = 0;
   /** Core steps in the current virtual second, to catch message storms. */
   private bucketStartMs = 0;
   private bucketSteps = 0;
+  /** Log lines seen while a storm builds up, normalised, to name its cause. */
+  private stormLogs: Map<string, number> | undefined;
   private readonly keepAll: boolean;
   private readonly tail: TraceEntry[] = [];
   private tailPos = 0;
@@ -259,6 +270,7 @@ export class ClusterSim {
   start(pnn: number): void {
     const node = this.node(pnn);
     if (node.status !== "dead") return;
+    if (node.life > 0) this.restarts++;
     node.life++;
     node.status = "running";
     node.inbox = [];
@@ -382,11 +394,27 @@ export class ClusterSim {
     if (this.sched.nowMs - this.bucketStartMs >= 1000) {
       this.bucketStartMs = this.sched.nowMs;
       this.bucketSteps = 0;
+      this.stormLogs = undefined;
     }
-    if (++this.bucketSteps > STORM_STEPS_PER_NODE_SECOND * this.n) {
-      this.fail(`message storm: over ${STORM_STEPS_PER_NODE_SECOND * this.n} core steps within one virtual second`);
+    const limit = STORM_STEPS_PER_NODE_SECOND * this.n;
+    if (++this.bucketSteps > limit) {
+      const top = [...(this.stormLogs ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 2);
+      const cause = top.map(([m, c]) => `"${m}" x${c}`).join(", ");
+      this.fail(`message storm: over ${limit} core steps within one virtual second; most logged: ${cause || "nothing"}`);
+    } else if (this.bucketSteps > limit / 2) {
+      this.stormLogs ??= new Map();
     }
+    const wasLeader = state.role === "leader";
     const { effects } = step(state, input);
+    if (!wasLeader && state.role === "leader") this.elections++;
+    const storm = this.stormLogs;
+    if (storm !== undefined) {
+      for (const e of effects) {
+        if (e.kind !== "log") continue;
+        const m = e.message.replace(/\d+/g, "N");
+        storm.set(m, (storm.get(m) ?? 0) + 1);
+      }
+    }
     this.record({ t: this.sched.nowMs, pnn: node.pnn, input, fx: effects, after: snapshot(state) });
     const proc = this.proc(node.pnn);
     for (const e of effects) {
@@ -453,9 +481,14 @@ export class ClusterSim {
     const s = stepped.state;
     if (s !== undefined && s.role === "leader") {
       const seen = this.termLeaders.get(s.term);
-      if (seen === undefined) this.termLeaders.set(s.term, stepped.pnn);
-      else if (seen !== stepped.pnn && this.requireMajority) {
-        this.fail(`two leaders in term ${s.term}: node ${seen} and node ${stepped.pnn}`);
+      if (seen === undefined) this.termLeaders.set(s.term, { pnn: stepped.pnn, life: stepped.life, atMs: this.sched.nowMs });
+      else if (seen.pnn !== stepped.pnn && this.requireMajority) {
+        const first = this.nodes[seen.pnn];
+        const both = first?.life === seen.life && first.status !== "dead" && first.state?.role === "leader";
+        this.fail(
+          `two leaders in term ${s.term}: node ${seen.pnn} (life ${seen.life}, from t=${seen.atMs}) and node ${stepped.pnn} ` +
+            `(life ${stepped.life})${both ? ", both leading now" : ""}; ${this.restarts} restarts so far`,
+        );
         return;
       }
     }
@@ -715,12 +748,12 @@ export function simulate(opts: SimOptions): SimResult {
   const sabotage = opts.sabotage;
   if (sabotage !== undefined) {
     sim.sched.at(sabotage.atMs, () => {
-      const x = sim.nodes[sabotage.pnn];
-      if (x?.state === undefined || x.status !== "running") return;
+      const x = sim.nodes.find((y) => y.status === "running" && y.state !== undefined && y.state.role !== "leader");
+      if (x?.state === undefined) return;
       // Behind the core's back: the core itself would step down at its next
       // step, so check at once, as the checker does after every step.
       const other = sim.nodes.find((y) => y !== x && y.status !== "dead" && y.state?.role === "leader");
-      sim.note(`SABOTAGE: node ${sabotage.pnn} made leader${other === undefined ? "" : ` in node ${other.pnn}'s term`}`);
+      sim.note(`SABOTAGE: node ${x.pnn} made leader${other === undefined ? "" : ` in node ${other.pnn}'s term`}`);
       x.state.role = "leader";
       if (other?.state !== undefined) x.state.term = other.state.term;
       sim.checkSafety(x);
@@ -762,6 +795,8 @@ export function simulate(opts: SimOptions): SimResult {
     coreSteps: sim.coreSteps,
     packets: sim.net.delivered,
     faults: sim.faultCount,
+    elections: sim.elections,
+    locksLost: sim.lock.lostNotices,
     ...(firstConvergedMs === undefined ? {} : { firstConvergedMs }),
     ...(quietConvergedMs === undefined ? {} : { quietConvergedMs }),
   };

@@ -49,6 +49,7 @@ export class LockService {
   private nextToken = 1;
   private nextHolding = 1;
   takes = 0;
+  lostNotices = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -121,6 +122,7 @@ export class LockService {
     this.hooks.trace(`lock lost under ${h.pnn}, noticed within ${recheckMs} ms`);
     this.sched.after(this.rng.range(1, recheckMs), () => {
       if (this.holder !== h) return;
+      this.lostNotices++;
       this.hooks.answer(h, "lost", h.holding);
     });
   }
