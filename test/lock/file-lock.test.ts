@@ -77,6 +77,7 @@ test("lock file removed while held -> lost within the recheck interval, and the 
   const dir = tempDir("removed");
   const file = path.join(dir, "reclock");
   const holders: Holder[] = [];
+  let oldInode: number | undefined;
   try {
     const a = await Holder.start(file, { recheckIntervalMs: 200 });
     holders.push(a);
@@ -84,6 +85,8 @@ test("lock file removed while held -> lost within the recheck interval, and the 
     // Still held across several rechecks while nothing changes.
     await sleep(500);
     assert.deepEqual(a.inbox.unclaimed.filter((m) => m.ev === "lost"), []);
+    oldInode = fs.openSync(file, "r");
+    assert.equal((queryLock(oldInode) as { pid: number }).pid, a.pid);
     const removedAt = Date.now();
     fs.rmSync(file);
     const lost = await a.outcome(3000);
@@ -93,11 +96,14 @@ test("lock file removed while held -> lost within the recheck interval, and the 
     console.log(`removal -> lost after ${ms} ms (recheck 200 ms)`);
     assert.ok(ms <= 200 + 250, `took ${ms} ms`);
 
-    // The holder let go; another process gets the recreated file.
+    // The removed file's lock was dropped, not just reported.
+    assert.equal(queryLock(oldInode), null);
+    // Another process gets the recreated file.
     const b = await Holder.start(file);
     holders.push(b);
     assert.equal((await b.take()).ev, "held", "new file takes fine");
   } finally {
+    if (oldInode !== undefined) fs.closeSync(oldInode);
     for (const h of holders) await h.kill();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ export interface Msg {
   t: number;
   reason?: string;
   pid?: number;
+  helperPid?: number;
   description?: string;
   level?: string;
   msg?: string;
@@ -125,12 +126,23 @@ export function killPid(pid: number | undefined, signal: NodeJS.Signals = "SIGKI
   }
 }
 
+/**
+ * Running, not just present: a helper orphaned by a killed parent becomes a
+ * zombie of PID 1 until that reaps it, and a zombie holds no locks.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 3, after the parenthesised command name (which may hold spaces).
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
 }
 
