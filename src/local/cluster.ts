@@ -56,6 +56,8 @@ export interface LocalOptions {
   /** A mutex helper is given the shared lock file as its first argument. */
   lock?: "file" | "none" | { helper: string; args?: string[] };
   port?: number;
+  /** Runs after the files are written, to add event scripts and the like. */
+  setup?: (layout: LocalLayout) => void;
 }
 
 /** Writes each node's configuration; existing event scripts and state are kept. */
@@ -100,6 +102,7 @@ export function writeLocalConfig(layout: LocalLayout, opts: LocalOptions = {}): 
     const publicAddresses = path.join(base, "public_addresses");
     if (!fs.existsSync(publicAddresses)) fs.writeFileSync(publicAddresses, "");
   }
+  opts.setup?.(layout);
 }
 
 export function daemonScript(): string {
