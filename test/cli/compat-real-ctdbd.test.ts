@@ -1,0 +1,198 @@
+// The real CTDB daemon (when installed, and we are root) on a private
+// CTDB_BASE, queried by the real `ctdb` tool and by `tandem`: outputs and
+// exit codes must be identical. This checks our client and formatting
+// against CTDB itself, independently of our own daemon.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { main } from "../../src/cli/main.ts";
+
+const CTDB = "/usr/bin/ctdb";
+const CTDBD = "/usr/sbin/ctdbd";
+const runnable = existsSync(CTDB) && existsSync(CTDBD) && process.getuid?.() === 0;
+
+interface Out {
+  rc: number;
+  stdout: string;
+  stderr: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** PIDs whose command line mentions our private directory (lock helpers, event daemon). */
+function leftovers(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      if (cmd.includes(dir)) out.push(Number(name));
+    } catch {
+      // Gone already.
+    }
+  }
+  return out;
+}
+
+describe("compared with the real ctdb against the real ctdbd", { skip: runnable ? false : "needs ctdb, ctdbd and root" }, () => {
+  let dir = "";
+  let env: Record<string, string> = {};
+  let daemon: ChildProcess | undefined;
+
+  const real = (argv: string[]): Out => {
+    const r = spawnSync(CTDB, argv, { env: { PATH: "/usr/bin:/bin", ...env }, encoding: "utf8", timeout: 30000 });
+    return { rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  const ours = async (argv: string[]): Promise<Out> => {
+    let stdout = "";
+    let stderr = "";
+    const rc = await main(argv, {
+      env,
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
+    });
+    return { rc, stdout, stderr };
+  };
+  const same = async (argv: string[], normalise: (s: string) => string = (s) => s) => {
+    const want = real(argv);
+    const got = await ours(argv);
+    const n = (o: Out) => ({ ...o, stdout: normalise(o.stdout) });
+    assert.deepEqual(n(got), n(want), `tandem ${argv.join(" ")}`);
+    return got;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tandem-cli-ctdbd-"));
+    for (const d of ["events/legacy", "run", "var/db/volatile", "var/db/persistent", "var/db/state"]) {
+      mkdirSync(join(dir, d), { recursive: true });
+    }
+    writeFileSync(join(dir, "nodes"), "127.0.0.1\n");
+    writeFileSync(
+      join(dir, "ctdb.conf"),
+      `[logging]\n\tlocation = file:${dir}/log.ctdb\n\tlog level = NOTICE\n` +
+        `[cluster]\n\tnode address = 127.0.0.1\n\tcluster lock = ${dir}/cluster.lock\n` +
+        `[database]\n\tvolatile database directory = ${dir}/var/db/volatile\n` +
+        `\tpersistent database directory = ${dir}/var/db/persistent\n\tstate database directory = ${dir}/var/db/state\n` +
+        "[failover]\n\tdisabled = true\n[legacy]\n\trealtime scheduling = false\n",
+    );
+    env = { CTDB_TEST_MODE: "yes", CTDB_BASE: dir };
+    daemon = spawn(CTDBD, ["-i"], { env: { PATH: "/usr/bin:/bin:/usr/sbin", ...env }, stdio: "ignore" });
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const r = real(["runstate", "running"]);
+      const s = real(["status"]);
+      // Healthy (first monitor event passed), recovered, and the leader broadcast is flowing.
+      const healthy = real(["nodestatus"]).rc === 0;
+      if (r.rc === 0 && healthy && /Recovery mode:NORMAL/.test(s.stdout) && /Leader:0/.test(s.stdout)) break;
+      if (Date.now() > deadline) throw new Error(`ctdbd did not reach RUNNING: ${r.stdout}${r.stderr}`);
+      await sleep(500);
+    }
+  });
+
+  after(async () => {
+    if (daemon?.pid !== undefined && daemon.exitCode === null) {
+      daemon.kill("SIGTERM");
+      for (let i = 0; i < 50 && alive(daemon.pid); i++) await sleep(100);
+      if (alive(daemon.pid)) daemon.kill("SIGKILL");
+    }
+    // The event daemon and lock helpers leave when ctdbd does; make sure.
+    for (let i = 0; i < 30 && leftovers(dir).length > 0; i++) await sleep(100);
+    for (const pid of leftovers(dir)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const plain: string[][] = [
+    ["status"],
+    ["-X", "status"],
+    ["-Y", "status"],
+    ["-x", ",", "-Y", "status"],
+    ["-n", "0", "status"],
+    ["-n", "1", "status"],
+    ["status", "extra"],
+    ["nodestatus"],
+    ["nodestatus", "all"],
+    ["-X", "nodestatus", "all"],
+    ["nodestatus", "0"],
+    ["nodestatus", "1"],
+    ["nodestatus", "x"],
+    ["pnn"],
+    ["-n", "0", "pnn"],
+    ["leader"],
+    ["getpid"],
+    ["runstate"],
+    ["runstate", "running"],
+    ["runstate", "init", "startup"],
+    ["runstate", "foo", "running"],
+    ["runstate", "running", "foo"],
+    ["getcapabilities"],
+    ["-X", "getcapabilities"],
+    ["getreclock"],
+    ["getvar", "RecoverInterval"],
+    ["getvar", "recoverinterval"],
+    ["getvar", "NoSuchTunable"],
+    ["getvar"],
+    ["listvars"],
+    ["ifaces"],
+    ["-X", "ifaces"],
+    ["setvar"],
+    ["setvar", "NoSuchTunable", "1"],
+    ["setvar", "RecoverInterval", "abc"],
+    ["listnodes"],
+    ["-X", "listnodes"],
+  ];
+  for (const argv of plain) {
+    it(`same output: ${argv.join(" ")}`, async () => {
+      await same(argv);
+    });
+  }
+
+  it("same output: uptime and ping (times normalised)", async () => {
+    await same(["uptime"], (s) => s.replace(/[0-9]/g, "9"));
+    await same(["ping"], (s) => s.replace(/time=[0-9.]+/, "time=T"));
+  });
+
+  it("setvar by tandem is seen by ctdb", async () => {
+    const before = real(["getvar", "RecoverInterval"]);
+    assert.equal((await ours(["setvar", "RecoverInterval", "3"])).rc, 0);
+    assert.equal(real(["getvar", "RecoverInterval"]).stdout, "RecoverInterval            = 3\n");
+    assert.equal((await ours(["setvar", "RecoverInterval", before.stdout.split("=")[1]!.trim()])).rc, 0);
+    assert.deepEqual(real(["getvar", "RecoverInterval"]), before);
+  });
+
+  it("disable / enable by tandem, as ctdb reports them", async () => {
+    const d = await ours(["disable"]);
+    assert.deepEqual(d, { rc: 0, stdout: "", stderr: "" });
+    const n = real(["nodestatus"]);
+    assert.equal(n.rc, 4);
+    assert.equal(n.stdout, "pnn:0 127.0.0.1        DISABLED (THIS NODE)\n");
+    await same(["nodestatus"]);
+    await same(["-X", "status"]);
+    await same(["disable"]);
+    const e = await ours(["enable"]);
+    assert.deepEqual(e, { rc: 0, stdout: "", stderr: "" });
+    assert.equal(real(["nodestatus"]).rc, 0);
+    await same(["enable"]);
+  });
+});
