@@ -26,7 +26,10 @@ import { decodeHelperStatus, describeHelperByte } from "./setting.ts";
 const KILL_GRACE_MS = 1000;
 const SETPRIV_CANDIDATES = ["/usr/bin/setpriv", "/bin/setpriv"];
 
-// Helpers still running, so a normal process exit takes them along too.
+// Helpers still running, so that a process exit without close() still ends
+// them. SIGTERM (the protocol's "release and exit"), because at exit there is
+// no time left to escalate; a helper ignoring it falls back on its own
+// parent check.
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -38,7 +41,7 @@ function track(child: ChildProcess): void {
     process.once("exit", () => {
       for (const c of liveChildren) {
         try {
-          c.kill("SIGKILL");
+          c.kill("SIGTERM");
         } catch {
           // Gone already.
         }
@@ -147,7 +150,10 @@ export class HelperLock implements ClusterLock {
     }
     const run: Run = { child, status: undefined, exited: false, takeTimer: null, killTimer: null };
     this.run = run;
-    if (child.pid !== undefined) track(child);
+    if (child.pid !== undefined) {
+      track(child);
+      this.opts.log("debug", `${this.description}: started helper pid ${child.pid}`);
+    }
 
     run.takeTimer = setTimeout(() => {
       run.takeTimer = null;

@@ -18,6 +18,15 @@ function helperPid(lock: ClusterLock): number {
   return pid;
 }
 
+/** The helper PID from the lock's debug log. */
+function startedPid(logs: string[]): number {
+  for (const m of logs) {
+    const hit = /started helper pid (\d+)/.exec(m);
+    if (hit) return Number(hit[1]);
+  }
+  assert.fail(`no helper started: ${JSON.stringify(logs)}`);
+}
+
 test("real helper through helper-lock: held, contended, lost on removal, release kills it", { skip: !haveHelper && "no CTDB helper" }, async () => {
   const dir = tempDir("real");
   const file = path.join(dir, "reclock");
@@ -102,6 +111,38 @@ test("daemon killed with -9: its helper dies at once (parent-death signal), the 
   }
 });
 
+test("without the parent-death signal (as under ctdbd) the real helper outlives a killed parent for seconds", { skip: !haveHelper && "no CTDB helper" }, async () => {
+  const dir = tempDir("nopdeath");
+  const file = path.join(dir, "reclock");
+  let holder: Holder | undefined;
+  let hpid: number | undefined;
+  try {
+    holder = await Holder.start(`!${REAL_HELPER} ${file}`, { noParentDeathSignal: true });
+    const held = await holder.take();
+    assert.equal(held.ev, "held");
+    hpid = held.helperPid;
+    assert.ok(hpid !== undefined);
+    await holder.kill("SIGKILL");
+    await sleep(1000);
+    assert.ok(pidAlive(hpid), "helper still running 1 s after its parent died");
+    const l = createClusterLock(file);
+    try {
+      const ev = eventsOf(l);
+      l.take();
+      assert.equal((await nextEvent(ev)).kind, "contended", "and still holding the lock");
+    } finally {
+      l.close();
+    }
+    // It polls kill(ppid, 0) every 5 s from when it took the lock.
+    const ms = await waitPidGone(hpid, 6000);
+    console.log(`without parent-death signal: helper gone ${1000 + ms} ms after kill -9 of its parent`);
+  } finally {
+    await holder?.kill();
+    killPid(hpid);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("fake helpers: each status byte, silence, no answer, crash after '0'", async () => {
   const dir = tempDir("fake");
   const pids: number[] = [];
@@ -122,13 +163,12 @@ test("fake helpers: each status byte, silence, no answer, crash after '0'", asyn
       try {
         const ev = eventsOf(lock);
         lock.take();
-        await sleep(0);
-        const pid = (lock as HelperLock).helperPid;
-        if (pid !== undefined) pids.push(pid);
         const e = await nextEvent(ev);
+        const pid = startedPid(logs);
+        pids.push(pid);
         assert.equal(e.kind, want, name);
         if (reason) assert.match((e as { reason: string }).reason, reason, name);
-        if (pid !== undefined) await waitPidGone(pid, 3000);
+        await waitPidGone(pid, 3000);
         await sleep(50);
         if (name === "silent") assert.ok(logs.includes("cluster lock helper: about to fail"), JSON.stringify(logs));
         assert.deepEqual(ev.unclaimed, [], `${name}: exactly one event`);
