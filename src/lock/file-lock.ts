@@ -149,7 +149,15 @@ export class FileLock implements ClusterLock {
       this.finishTake({ kind: "contended" });
       return;
     }
-    const r = tryWriteLock(fd);
+    let r: ReturnType<typeof tryWriteLock>;
+    try {
+      r = tryWriteLock(fd);
+    } catch (err) {
+      // libc could not be loaded (unsupported platform): a setting problem, not a crash.
+      dispose(fd, key);
+      this.finishTake({ kind: "error", reason: `cannot lock ${this.path}: ${(err as Error).message}` });
+      return;
+    }
     if (r.ok) {
       holdings.set(key, { owner: this, parked: [] });
       this.fd = fd;
