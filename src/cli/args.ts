@@ -19,7 +19,7 @@ export interface GlobalOptions {
   machineReadable: boolean;
   /** -x / --separator (default "|" even for -Y, as CTDB 4.17 does). */
   separator: string;
-  /** -v / --verbose, counted. */
+  /** -v / --verbose: 0 or 1 (popt sets the flag, repeating it changes nothing). */
   verbose: number;
   /** -T / --maxruntime: 0 means "not given". */
   maxruntime: number;
@@ -261,7 +261,7 @@ function apply(options: GlobalOptions, f: Found): "help" | "usage" | "X" | { kin
     case "X":
       return "X";
     case "verbose":
-      options.verbose++;
+      options.verbose = 1;
       return undefined;
     case "json":
       options.json = true;

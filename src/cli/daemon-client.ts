@@ -8,13 +8,22 @@ import { constants as osConstants } from "node:os";
 import { CtdbClient } from "../client/client.ts";
 import * as controls from "../client/controls.ts";
 import { ControlError, ControlTimeoutError } from "../client/errors.ts";
-import { BROADCAST_CONNECTED, SRVID_CTDB_TOOL, SRVID_TAKEOVER_RUN, UNKNOWN_PNN } from "../protocol/constants.ts";
-import { encodeSrvidMessage } from "../protocol/types.ts";
+import { BROADCAST_CONNECTED, Control, SRVID_CTDB_TOOL, SRVID_TAKEOVER_RUN, UNKNOWN_PNN } from "../protocol/constants.ts";
+import {
+  decodePublicIpInfo,
+  encodeAddrInfo,
+  encodeBanState,
+  encodeIface,
+  encodeSockAddr,
+  encodeSrvidMessage,
+} from "../protocol/types.ts";
 import type { CliContext } from "./context.ts";
 import {
   CONTROL_LOG_NAMES,
   type Daemon,
   DaemonFailure,
+  type PublicIpDetails,
+  type PublicIpEntry,
   statusFailureLine,
   transportFailureLine,
 } from "./daemon.ts";
@@ -86,7 +95,7 @@ class ClientDaemon implements Daemon {
     } catch (e) {
       if (e instanceof ControlError) {
         this.ctx.stderr(statusFailureLine(control, e.status));
-        throw new DaemonFailure(e.status === -1 ? 1 : e.status);
+        throw new DaemonFailure(e.status);
       }
       if (e instanceof ControlTimeoutError) {
         this.ctx.stderr(transportFailureLine(control, dest, ETIMEDOUT));
@@ -179,6 +188,57 @@ class ClientDaemon implements Daemon {
 
   shutdown(dest: number): Promise<void> {
     return this.call("shutdown", dest, (t) => controls.shutdown(this.client, dest, t));
+  }
+
+  getPublicIps(dest: number): Promise<PublicIpEntry[]> {
+    return this.call("getPublicIps", dest, async (t) =>
+      (await controls.getPublicIps(this.client, dest, 0, t)).map((ip) => ({ address: ip.addr, pnn: ip.pnn })),
+    );
+  }
+
+  getPublicIpInfo(dest: number, address: string): Promise<PublicIpDetails> {
+    return this.call("getPublicIpInfo", dest, async (t) => {
+      const r = await this.ok(dest, Control.GET_PUBLIC_IP_INFO, encodeSockAddr(address), t);
+      const info = decodePublicIpInfo(r.data);
+      return {
+        address: info.ip.addr,
+        pnn: info.ip.pnn,
+        activeIdx: info.activeIdx,
+        ifaces: info.ifaces.map((i) => ({ name: i.name, linkState: i.linkState, references: i.references })),
+      };
+    });
+  }
+
+  setIfaceLinkState(dest: number, iface: Iface): Promise<void> {
+    return this.call("setIfaceLinkState", dest, async (t) => {
+      await this.ok(dest, Control.SET_IFACE_LINK_STATE, encodeIface(iface), t);
+    });
+  }
+
+  sendGratuitousArp(dest: number, address: string, iface: string): Promise<void> {
+    return this.call("sendGratuitousArp", dest, async (t) => {
+      await this.ok(dest, Control.SEND_GRATUITOUS_ARP, encodeAddrInfo({ addr: address, mask: 0, iface }), t);
+    });
+  }
+
+  getDebug(dest: number): Promise<number> {
+    return this.call("getDebug", dest, (t) => controls.getDebug(this.client, dest, t));
+  }
+
+  setDebug(dest: number, level: number): Promise<void> {
+    return this.call("setDebug", dest, (t) => controls.setDebug(this.client, dest, level, t));
+  }
+
+  setBanState(dest: number, pnn: number, seconds: number): Promise<void> {
+    return this.call("setBanState", dest, async (t) => {
+      await this.ok(dest, Control.SET_BAN_STATE, encodeBanState({ pnn, time: seconds }), t);
+    });
+  }
+
+  private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {
+    const r = await this.client.control(dest, opcode, data, { timeoutMs });
+    if (r.status !== 0) throw new ControlError(opcode, r.status, r.errmsg);
+    return r;
   }
 
   async waitForLeader(timeoutMs: number): Promise<number> {

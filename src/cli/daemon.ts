@@ -12,6 +12,18 @@ import type { Iface } from "./format/simple.ts";
 import type { NodeEntry } from "./format/nodemap.ts";
 import type { Uptime } from "./format/uptime.ts";
 
+export interface PublicIpEntry {
+  address: string;
+  pnn: number;
+}
+
+export interface PublicIpDetails {
+  address: string;
+  pnn: number;
+  activeIdx: number;
+  ifaces: Iface[];
+}
+
 export class DaemonFailure extends Error {
   constructor(
     readonly ret: number,
@@ -44,6 +56,13 @@ export interface Daemon {
   stopNode(dest: number): Promise<void>;
   continueNode(dest: number): Promise<void>;
   shutdown(dest: number): Promise<void>;
+  getPublicIps(dest: number): Promise<PublicIpEntry[]>;
+  getPublicIpInfo(dest: number, address: string): Promise<PublicIpDetails>;
+  setIfaceLinkState(dest: number, iface: Iface): Promise<void>;
+  sendGratuitousArp(dest: number, address: string, iface: string): Promise<void>;
+  getDebug(dest: number): Promise<number>;
+  setDebug(dest: number, level: number): Promise<void>;
+  setBanState(dest: number, pnn: number, seconds: number): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -77,6 +96,13 @@ export const CONTROL_LOG_NAMES = {
   stopNode: "STOP_NODE",
   continueNode: "CONTINUE_NODE",
   shutdown: "SHUTDOWN",
+  getPublicIps: "GET_PUBLIC_IPS",
+  getPublicIpInfo: "GET_PUBLIC_IP_INFO",
+  setIfaceLinkState: "SET_IFACE_LINK_STATE",
+  sendGratuitousArp: "SEND_GRATUITOUS_ARP",
+  getDebug: "GET_DEBUG",
+  setDebug: "SET_DEBUG",
+  setBanState: "SET_BAN_STATE",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

@@ -38,6 +38,14 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   shutdown: async () => (await import("./commands/nodectl.ts")).shutdown,
   ipreallocate: async () => (s, a) => import("./commands/nodectl.ts").then((m) => (a.length !== 0 ? s.usage("ipreallocate") : m.ipreallocate(s))),
   sync: async () => (s, a) => import("./commands/nodectl.ts").then((m) => (a.length !== 0 ? s.usage("sync") : m.ipreallocate(s))),
+  ban: async () => (s, a) => import("./commands/nodectl.ts").then((m) => m.changeFlag(s, "ban", a)),
+  unban: async () => (s, a) => import("./commands/nodectl.ts").then((m) => m.changeFlag(s, "unban", a)),
+  ip: async () => (await import("./commands/ip.ts")).ip,
+  ipinfo: async () => (await import("./commands/ip.ts")).ipinfo,
+  setifacelink: async () => (await import("./commands/ip.ts")).setifacelink,
+  gratarp: async () => (await import("./commands/ip.ts")).gratarp,
+  getdebug: async () => (await import("./commands/ip.ts")).getdebug,
+  setdebug: async () => (await import("./commands/ip.ts")).setdebug,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };
@@ -109,7 +117,7 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
   try {
     return await Promise.race([
       limit,
-      runCommand(cmd, rest, ctx, options.pnn, hooks, (d) => {
+      runCommand(cmd, rest, ctx, options.pnn, options.verbose !== 0, hooks, (d) => {
         daemon = d;
       }),
     ]);
@@ -124,6 +132,7 @@ async function runCommand(
   args: string[],
   ctx: CliContext,
   pnnOption: number,
+  verbose: boolean,
   hooks: MainHooks,
   onDaemon: (d: Daemon) => void,
 ): Promise<number> {
@@ -151,6 +160,7 @@ async function runCommand(
   onDaemon(conn.daemon);
   const { Session } = await import("./session.ts");
   const session = new Session(ctx, conn.daemon);
+  session.verbose = verbose;
   try {
     if (pnnOption !== -1) {
       if (!(await session.verifyPnn(pnnOption))) return 1;
@@ -178,6 +188,10 @@ async function runWithoutDaemon(cmd: CommandInfo, args: string[], ctx: CliContex
     case "listnodes": {
       const { listnodes } = await import("./commands/listnodes.ts");
       return listnodes(ctx, args);
+    }
+    case "checktcpport": {
+      const { checktcpport } = await import("./commands/checktcpport.ts");
+      return checktcpport(ctx, args);
     }
     case "event": {
       const { eventCommand } = await import("../event/cli.ts");

@@ -14,6 +14,8 @@ import { smbStrtoul } from "./args.ts";
 export class Session {
   /** The node the command addresses (-n, else the local node). */
   cmdPnn: number;
+  /** -v was given. */
+  verbose = false;
   private nodemap: NodeEntry[] | null = null;
 
   constructor(

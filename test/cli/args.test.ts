@@ -51,7 +51,7 @@ describe("parseArgs", () => {
     assert.equal(r.options.timelimit, 3);
     assert.equal(r.options.maxruntime, 7);
     assert.equal(r.options.debug, "DEBUG");
-    assert.equal(r.options.verbose, 2);
+    assert.equal(r.options.verbose, 1);
     assert.equal(r.options.json, true);
   });
 

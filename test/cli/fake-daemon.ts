@@ -22,6 +22,8 @@ export interface FakeState {
   obsoleteTunables: string[];
   pid: number;
   uptime: Uptime;
+  publicIps: Record<number, { address: string; pnn: number }[]>;
+  debug: number;
   /** Controls (by method name) that time out. */
   timeouts: Set<string>;
   /** Log of control calls "method:dest". */
@@ -64,6 +66,8 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
       lastRecoveryStarted: { sec: 950, usec: 0 },
       lastRecoveryFinished: { sec: 951, usec: 500000 },
     },
+    publicIps: {},
+    debug: 3,
     timeouts: new Set(),
     calls: [],
     ...over,
@@ -91,6 +95,13 @@ const NAMES: Record<string, string> = {
   stopNode: "STOP_NODE",
   continueNode: "CONTINUE_NODE",
   shutdown: "SHUTDOWN",
+  getPublicIps: "GET_PUBLIC_IPS",
+  getPublicIpInfo: "GET_PUBLIC_IP_INFO",
+  setIfaceLinkState: "SET_IFACE_LINK_STATE",
+  sendGratuitousArp: "SEND_GRATUITOUS_ARP",
+  getDebug: "GET_DEBUG",
+  setDebug: "SET_DEBUG",
+  setBanState: "SET_BAN_STATE",
 };
 
 export class FakeDaemon implements Daemon {
@@ -199,6 +210,43 @@ export class FakeDaemon implements Daemon {
       this.closed = true;
     });
   }
+  getPublicIps(dest: number) {
+    return this.op("getPublicIps", dest, () => (this.st.publicIps[dest] ?? []).map((x) => ({ ...x })));
+  }
+  getPublicIpInfo(dest: number, address: string) {
+    return this.op("getPublicIpInfo", dest, () => {
+      const ip = (this.st.publicIps[dest] ?? []).find((x) => x.address === address);
+      if (ip === undefined) {
+        this.log(statusFailureLine("GET_PUBLIC_IP_INFO", -1));
+        throw new DaemonFailure(-1);
+      }
+      return { address: ip.address, pnn: ip.pnn, activeIdx: 0, ifaces: this.st.ifaces.map((i) => ({ ...i })) };
+    });
+  }
+  setIfaceLinkState(dest: number, iface: Iface) {
+    return this.op("setIfaceLinkState", dest, () => {
+      const i = this.st.ifaces.find((x) => x.name === iface.name);
+      if (i !== undefined) i.linkState = iface.linkState;
+    });
+  }
+  sendGratuitousArp(dest: number, address: string, iface: string) {
+    return this.op("sendGratuitousArp", dest, () => {
+      this.st.calls.push(`garp:${address}:${iface}`);
+    });
+  }
+  getDebug(dest: number) {
+    return this.op("getDebug", dest, () => this.st.debug);
+  }
+  setDebug(dest: number, level: number) {
+    return this.op("setDebug", dest, () => {
+      this.st.debug = level;
+    });
+  }
+  setBanState(dest: number, pnn: number, seconds: number) {
+    return this.flag(pnn, 0x8, seconds !== 0, "setBanState").then(() => {
+      this.st.calls.push(`ban:${dest}:${seconds}`);
+    });
+  }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;
   }
@@ -228,7 +276,7 @@ export async function runWithFake(
   let stdout = "";
   let stderr = "";
   const hooks: MainHooks = {
-    connect: async (ctx) => {
+    connect: async (ctx, _socketPath) => {
       if (st === null) {
         ctx.stderr("connect() failed, errno=2\n");
         return { ok: false };

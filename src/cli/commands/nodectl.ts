@@ -8,14 +8,20 @@ import { NODE_FLAGS } from "../format/common.ts";
 import type { Daemon } from "../daemon.ts";
 import { attempt, type Session } from "../session.ts";
 
+import { smbStrtoul } from "../args.ts";
+
 interface FlagChange {
   command: string;
   /** Word in "Node N is already X" / "Node N is not X". */
   desc: string;
   flag: number;
   set: boolean;
-  control: (d: Daemon, dest: number) => Promise<void>;
+  control: (d: Daemon, dest: number, args: string[]) => Promise<void>;
   failure: string;
+  /** Arguments the command takes. */
+  argc: number;
+  /** Checked after the no-op test; a number is the exit code. */
+  check?: (s: Session, args: string[]) => number | undefined;
 }
 
 const CHANGES: Record<string, FlagChange> = {
@@ -26,6 +32,7 @@ const CHANGES: Record<string, FlagChange> = {
     set: true,
     control: (d, n) => d.disableNode(n),
     failure: "Failed to disable node",
+    argc: 0,
   },
   enable: {
     command: "enable",
@@ -34,6 +41,7 @@ const CHANGES: Record<string, FlagChange> = {
     set: false,
     control: (d, n) => d.enableNode(n),
     failure: "Failed to enable node",
+    argc: 0,
   },
   stop: {
     command: "stop",
@@ -42,6 +50,7 @@ const CHANGES: Record<string, FlagChange> = {
     set: true,
     control: (d, n) => d.stopNode(n),
     failure: "Failed to stop node",
+    argc: 0,
   },
   continue: {
     command: "continue",
@@ -50,8 +59,42 @@ const CHANGES: Record<string, FlagChange> = {
     set: false,
     control: (d, n) => d.continueNode(n),
     failure: "Failed to continue stopped node",
+    argc: 0,
+  },
+  ban: {
+    command: "ban",
+    desc: "banned",
+    flag: NODE_FLAGS.BANNED,
+    set: true,
+    control: (d, n, args) => d.setBanState(n, n, banSeconds(args)),
+    failure: "Failed to ban node",
+    argc: 1,
+    check: (s, args) => {
+      const r = smbStrtoul(args[0]!);
+      // ctdb exits with the conversion's errno, silently.
+      if (!r.ok) return r.errno;
+      if (BigInt.asUintN(32, r.value) === 0n) {
+        s.err("Ban time cannot be zero\n");
+        return 22;
+      }
+      return undefined;
+    },
+  },
+  unban: {
+    command: "unban",
+    desc: "banned",
+    flag: NODE_FLAGS.BANNED,
+    set: false,
+    control: (d, n) => d.setBanState(n, n, 0),
+    failure: "Failed to unban node",
+    argc: 0,
   },
 };
+
+function banSeconds(args: string[]): number {
+  const r = smbStrtoul(args[0] ?? "");
+  return r.ok ? Number(BigInt.asUintN(32, r.value)) : 0;
+}
 
 export type Sleep = (ms: number) => Promise<void>;
 
@@ -63,7 +106,7 @@ function flagOf(nodemap: readonly { pnn: number; flags: number }[], pnn: number)
 
 export async function changeFlag(s: Session, which: string, args: string[], sleep: Sleep = realSleep): Promise<number> {
   const c = CHANGES[which]!;
-  if (args.length !== 0) return s.usage(c.command);
+  if (args.length !== c.argc) return s.usage(c.command);
   const nodemap = await s.getNodemap(false);
   if (nodemap === null) return 1;
   const isSet = (flagOf(nodemap, s.cmdPnn) & c.flag) !== 0;
@@ -71,7 +114,9 @@ export async function changeFlag(s: Session, which: string, args: string[], slee
     s.err(c.set ? `Node ${s.cmdPnn >>> 0} is already ${c.desc}\n` : `Node ${s.cmdPnn >>> 0} is not ${c.desc}\n`);
     return 0;
   }
-  const r = await attempt(() => c.control(s.daemon, s.cmdPnn));
+  const bad = c.check?.(s, args);
+  if (bad !== undefined) return bad;
+  const r = await attempt(() => c.control(s.daemon, s.cmdPnn, args));
   if (!r.ok) {
     s.err(`${c.failure} ${s.cmdPnn >>> 0}\n`);
     return r.ret;
