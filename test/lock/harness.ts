@@ -90,7 +90,11 @@ export class Holder {
   static async start(setting: string, opts: Record<string, unknown> = {}, spawnOpts: SpawnOptions = {}): Promise<Holder> {
     const proc = spawn(process.execPath, [FIXTURE, setting, JSON.stringify(opts)], { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] });
     const h = new Holder(proc);
-    const ready = await h.inbox.wait((m) => m.ev === "ready", 10_000, "fixture ready");
+    // A fixture that dies at start-up (e.g. dist being rebuilt under it) fails at once, not after the wait.
+    const died = h.exited.then(({ code, signal }) => {
+      throw new Error(`lock-holder fixture exited before it was ready (code ${code}, signal ${signal})`);
+    });
+    const ready = await Promise.race([h.inbox.wait((m) => m.ev === "ready", 10_000, "fixture ready"), died]);
     h.pid = ready.pid!;
     h.description = ready.description!;
     return h;
