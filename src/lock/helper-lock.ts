@@ -10,14 +10,18 @@
 // If this daemon is killed outright, nothing here can run. CTDB's
 // ctdb_mutex_fcntl_helper notices by polling kill(getppid-at-start, 0) every
 // 5 s (its first check is 5 s after taking the lock), so it holds the file
-// lock for up to ~5 s after its parent died. To close that window, when
+// lock for up to ~5 s after its parent died (measured: 5.0 s when the parent
+// dies right after the take). To close that window, when
 // util-linux `setpriv` is available we start the helper through
 // `setpriv --pdeathsig TERM`, which execs the helper in place (same PID,
 // same parent) with the kernel's parent-death signal set: the helper gets
 // SIGTERM the moment we die. (The signal is tied to the thread that forked;
-// libuv spawns from the main thread, whose end is the process's end.)
+// libuv spawns from the calling thread, so take() helper locks on the main
+// thread: one spawned from a worker_thread would be killed when that worker
+// ends.)
+// Without a usable setpriv the helper runs directly, as under ctdbd.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { ClusterLock, LockEvent, LockLog } from "./cluster-lock.ts";
 import { sysError } from "./fcntl.ts";
@@ -50,16 +54,23 @@ function track(child: ChildProcess): void {
   }
 }
 
+let setprivProbe: string | null | undefined;
+
+/** A setpriv that understands --pdeathsig (util-linux 2.33+), probed once per process. */
 function findSetpriv(): string | null {
+  if (setprivProbe !== undefined) return setprivProbe;
+  setprivProbe = null;
   for (const p of SETPRIV_CANDIDATES) {
     try {
       fs.accessSync(p, fs.constants.X_OK);
-      return p;
     } catch {
-      // Try the next one.
+      continue;
     }
+    const r = spawnSync(p, ["--pdeathsig", "TERM", "--", "/bin/sh", "-c", ":"], { stdio: "ignore", timeout: 5000 });
+    if (r.status === 0) setprivProbe = p;
+    break;
   }
-  return null;
+  return setprivProbe;
 }
 
 export interface HelperLockOptions {
