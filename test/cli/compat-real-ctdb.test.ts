@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -195,6 +196,23 @@ describe("compared with the real ctdb", { skip: haveCtdb ? false : "ctdb not ins
       await same(["-Y", "-x", ":", "listnodes"]);
     });
   }
+
+  it("checktcpport: a free port, a port in use, bad arguments", async () => {
+    await same(["checktcpport", "0"]);
+    await same(["checktcpport"]);
+    await same(["checktcpport", "1", "2"]);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const want = realCtdb(["checktcpport", String(port)], env);
+      assert.equal(want.rc, 98);
+      await same(["checktcpport", String(port)]);
+      await same(["checktcpport", String(port + 65536)]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   it("listnodes without a nodes file", async () => {
     await same(["listnodes"], { CTDB_BASE: join(dir, "missing") });

@@ -161,6 +161,23 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     ["setvar", "RecoverInterval", "abc"],
     ["listnodes"],
     ["-X", "listnodes"],
+    ["ip"],
+    ["ip", "all"],
+    ["-X", "ip"],
+    ["-v", "ip"],
+    ["-X", "-v", "ip", "all"],
+    ["ip", "bogus"],
+    ["ipinfo", "10.0.0.1"],
+    ["ipinfo", "10.0.0"],
+    ["getdebug"],
+    ["setdebug", "foobar"],
+    ["setdebug"],
+    ["setifacelink", "eth0", "down"],
+    ["setifacelink", "a-very-long-interface-name", "down"],
+    ["unban"],
+    ["continue"],
+    ["enable"],
+    ["checktcpport"],
   ];
   for (const argv of plain) {
     it(`same output: ${argv.join(" ")}`, async () => {
@@ -179,6 +196,15 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     assert.equal(real(["getvar", "RecoverInterval"]).stdout, "RecoverInterval            = 3\n");
     assert.equal((await ours(["setvar", "RecoverInterval", before.stdout.split("=")[1]!.trim()])).rc, 0);
     assert.deepEqual(real(["getvar", "RecoverInterval"]), before);
+  });
+
+  it("setdebug by tandem is seen by ctdb", async () => {
+    const before = real(["getdebug"]).stdout.trim();
+    assert.deepEqual(await ours(["setdebug", "DEBUG"]), { rc: 0, stdout: "", stderr: "" });
+    assert.equal(real(["getdebug"]).stdout, "DEBUG\n");
+    await same(["getdebug"]);
+    assert.equal((await ours(["setdebug", before])).rc, 0);
+    assert.equal(real(["getdebug"]).stdout, `${before}\n`);
   });
 
   it("disable / enable by tandem, as ctdb reports them", async () => {

@@ -16,8 +16,9 @@ export async function checktcpport(ctx: CliContext, args: string[]): Promise<num
     ctx.stdout(commandUsageText("chktcpport"));
     return 1;
   }
-  // The port goes through htons(), which keeps the low 16 bits.
-  const port = atoi(args[0]!) & 0xffff;
+  // ctdb reports the number as an unsigned int but binds through htons(), which keeps the low 16 bits.
+  const shown = atoi(args[0]!) >>> 0;
+  const port = shown & 0xffff;
   const errno = await new Promise<number>((resolve) => {
     const server = createServer();
     server.once("error", (e: NodeJS.ErrnoException) => {
@@ -28,7 +29,7 @@ export async function checktcpport(ctx: CliContext, args: string[]): Promise<num
     });
   });
   if (errno !== 0) {
-    ctx.stderr(`Failed to bind to TCP port ${port}\n`);
+    ctx.stderr(`Failed to bind to TCP port ${shown}\n`);
     return errno;
   }
   return 0;
