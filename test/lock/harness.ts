@@ -88,7 +88,7 @@ export class Holder {
   }
 
   static async start(setting: string, opts: Record<string, unknown> = {}, spawnOpts: SpawnOptions = {}): Promise<Holder> {
-    const proc = spawn(process.execPath, [FIXTURE, setting, JSON.stringify(opts)], { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [FIXTURE, "--lock-holder", setting, JSON.stringify(opts)], { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] });
     const h = new Holder(proc);
     // A fixture that dies at start-up (e.g. dist being rebuilt under it) fails at once, not after the wait.
     const died = h.exited.then(({ code, signal }) => {
