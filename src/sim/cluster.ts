@@ -85,6 +85,12 @@ export interface SimTiming {
 }
 
 const TRACE_TAIL = 40;
+
+/** What a node keeps on disk across restarts: its election term and vote. */
+interface SavedVote {
+  term: number;
+  votedFor: number;
+}
 /** A healthy cluster takes tens of steps per node per second; this many means packets feed on each other. */
 const STORM_STEPS_PER_NODE_SECOND = 500;
 
@@ -100,6 +106,8 @@ interface SimNode {
   tickPending: boolean;
   /** Virtual time this node entered the acting-leader-in-a-minority state, or -1. */
   minoritySinceMs: number;
+  /** Its durable election state, if the core asks for one to be kept. */
+  saved: SavedVote | undefined;
 }
 
 interface TraceEntry {
@@ -220,6 +228,7 @@ export class ClusterSim {
         inbox: [],
         tickPending: false,
         minoritySinceMs: -1,
+        saved: undefined,
       });
     }
   }
@@ -278,7 +287,7 @@ export class ClusterSim {
     node.wakeAt = -1;
     node.minoritySinceMs = -1;
     // Each life gets its own core seed, as a restarted daemon would.
-    node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1 }, this.sched.nowMs);
+    node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1, savedVote: node.saved }, this.sched.nowMs);
     this.note(`node ${pnn} started (life ${node.life})`);
     this.net.nodeStarted(pnn);
     this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
@@ -444,7 +453,8 @@ export class ClusterSim {
           this.sched.at(startupAt + r.range(50, 2000), () => this.runstate(pnn, life, Runstate.RUNNING));
           break;
         }
-        default:
+        case "persist-vote":
+          node.saved = { term: e.term, votedFor: e.votedFor };
           break;
       }
     }

@@ -6,6 +6,8 @@
 //
 // With a range of nodes (or --both) each seed picks its node count (and mode)
 // from the seed, and a failure prints the exact command that replays it.
+// Exit status is set, never forced with process.exit(), which can cut off
+// output still queued for a pipe.
 
 import { simulate } from "./cluster.ts";
 
@@ -21,13 +23,10 @@ interface Args {
   single: number | undefined;
 }
 
+class UsageError extends Error {}
+
 function usage(message: string): never {
-  process.stderr.write(
-    `tandem-sim: ${message}\n` +
-      "usage: main.js --seeds N [--start S] [--nodes 3-7] [--lock|--no-lock|--both] [--no-majority] [--steps N]\n" +
-      "       main.js --seed S [--nodes K] [--lock|--no-lock] [--trace]\n",
-  );
-  process.exit(2);
+  throw new UsageError(message);
 }
 
 function int(name: string, v: string | undefined): number {
@@ -111,18 +110,31 @@ function replayCommand(seed: number, nodes: number, lock: boolean, a: Args): str
 }
 
 function main(): void {
-  const a = parseArgs(process.argv.slice(2));
+  let a: Args;
+  try {
+    a = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(
+      `tandem-sim: ${e.message}\n` +
+        "usage: main.js --seeds N [--start S] [--nodes 3-7] [--lock|--no-lock|--both] [--no-majority] [--steps N]\n" +
+        "       main.js --seed S [--nodes K] [--lock|--no-lock] [--trace]\n",
+    );
+    process.exitCode = 2;
+    return;
+  }
   const steps = a.steps === undefined ? {} : { steps: a.steps };
   if (a.single !== undefined) {
     const plan = planFor(a.single, a);
     const r = simulate({ seed: a.single, ...plan, lock: a.mode === "both" ? plan.lock : a.mode === "lock", requireMajority: a.majority, log: a.trace, ...steps });
-    if (a.trace) for (const line of r.trace) process.stdout.write(`${line}\n`);
+    if (a.trace) process.stdout.write(r.trace.map((line) => `${line}\n`).join(""));
     const s = r.stats;
     process.stdout.write(
       `seed ${r.seed}: ${r.ok ? "ok" : `FAILED: ${r.failure}`} (${plan.nodes} nodes, ${s.coreSteps} steps, ${s.packets} packets, ${s.faults} faults, ` +
         `virtual ${(s.virtualMs / 1000).toFixed(1)} s${s.quietConvergedMs === undefined ? "" : `, converged ${s.quietConvergedMs} ms after the faults`})\n`,
     );
-    process.exit(r.ok ? 0 : 1);
+    process.exitCode = r.ok ? 0 : 1;
+    return;
   }
   const began = Date.now();
   let lastReport = began;
@@ -136,7 +148,8 @@ function main(): void {
       process.stdout.write(`\nseed ${seed} FAILED (${plan.nodes} nodes, ${plan.lock ? "lock" : "no lock"}): ${r.failure}\n`);
       for (const line of r.trace) process.stdout.write(`  ${line}\n`);
       process.stdout.write(`replay: ${replayCommand(seed, plan.nodes, plan.lock, a)}\n`);
-      process.exit(1);
+      process.exitCode = 1;
+      return;
     }
     const now = Date.now();
     if (now - lastReport >= 2000 || i === a.seeds - 1) {

@@ -80,7 +80,10 @@ test("CLI: runs a range of seeds, replays one seed with its trace, refuses bad a
   const range = spawnSync(process.execPath, [mainJs, "--seeds", "5", "--start", "1", "--nodes", "3-4", "--lock"], { encoding: "utf8" });
   assert.equal(range.status, 0, range.stdout + range.stderr);
   assert.match(range.stdout, /5\/5 seeds ok/);
-  const one = spawnSync(process.execPath, [mainJs, "--seed", "3", "--nodes", "3", "--lock", "--trace"], { encoding: "utf8" });
+  const one = spawnSync(process.execPath, [mainJs, "--seed", "3", "--nodes", "3", "--lock", "--trace"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
   assert.equal(one.status, 0, one.stderr);
   assert.match(one.stdout, /\*\* node 0 started \(life 1\)/);
   assert.match(one.stdout, /seed 3: ok \(3 nodes/);
