@@ -10,7 +10,12 @@ import * as controls from "../client/controls.ts";
 import { ControlError, ControlTimeoutError } from "../client/errors.ts";
 import { BROADCAST_CONNECTED, Control, SRVID_CTDB_TOOL, SRVID_TAKEOVER_RUN, UNKNOWN_PNN } from "../protocol/constants.ts";
 import {
+  decodeDbidMap,
   decodePublicIpInfo,
+  decodeString,
+  decodeU64,
+  encodePidSrvid,
+  encodeU32,
   encodeAddrInfo,
   encodeBanState,
   encodeIface,
@@ -32,6 +37,7 @@ import type { Iface } from "./format/simple.ts";
 import type { Uptime } from "./format/uptime.ts";
 
 const ETIMEDOUT = 110;
+const EMPTY = Buffer.alloc(0);
 const EIO = 5;
 
 /**
@@ -232,6 +238,71 @@ class ClientDaemon implements Daemon {
   setBanState(dest: number, pnn: number, seconds: number): Promise<void> {
     return this.call("setBanState", dest, async (t) => {
       await this.ok(dest, Control.SET_BAN_STATE, encodeBanState({ pnn, time: seconds }), t);
+    });
+  }
+
+  getDbmap(dest: number): Promise<{ dbId: number; flags: number }[]> {
+    return this.call("getDbmap", dest, async (t) => decodeDbidMap((await this.ok(dest, Control.GET_DBMAP, EMPTY, t)).data));
+  }
+
+  getDbName(dest: number, dbId: number): Promise<string> {
+    return this.call("getDbName", dest, async (t) => decodeString((await this.ok(dest, Control.GET_DBNAME, encodeU32(dbId), t)).data));
+  }
+
+  getDbPath(dest: number, dbId: number): Promise<string> {
+    return this.call("getDbPath", dest, async (t) => decodeString((await this.ok(dest, Control.GETDBPATH, encodeU32(dbId), t)).data));
+  }
+
+  getDbHealth(dest: number, dbId: number): Promise<string | null> {
+    return this.call("getDbHealth", dest, async (t) => {
+      const r = await this.ok(dest, Control.DB_GET_HEALTH, encodeU32(dbId), t);
+      return r.data.length === 0 ? null : decodeString(r.data);
+    });
+  }
+
+  getDbSeqnum(dest: number, dbId: number): Promise<bigint> {
+    return this.call("getDbSeqnum", dest, async (t) => {
+      const req = Buffer.concat([encodeU32(dbId), encodeU32(0)]);
+      return decodeU64((await this.ok(dest, Control.GET_DB_SEQNUM, req, t)).data);
+    });
+  }
+
+  setDbReadonly(dest: number, dbId: number): Promise<void> {
+    return this.call("setDbReadonly", dest, async (t) => {
+      await this.ok(dest, Control.SET_DB_READONLY, encodeU32(dbId), t);
+    });
+  }
+
+  setDbSticky(dest: number, dbId: number): Promise<void> {
+    return this.call("setDbSticky", dest, async (t) => {
+      await this.ok(dest, Control.SET_DB_STICKY, encodeU32(dbId), t);
+    });
+  }
+
+  processExists(dest: number, pid: number): Promise<number> {
+    return this.call("processExists", dest, async (t) => {
+      const data = Buffer.alloc(4);
+      data.writeInt32LE(pid | 0, 0);
+      return (await this.client.control(dest, Control.PROCESS_EXISTS, data, { timeoutMs: t })).status;
+    });
+  }
+
+  checkPidSrvid(dest: number, pid: number, srvid: bigint): Promise<number> {
+    return this.call("checkPidSrvid", dest, async (t) => {
+      const data = encodePidSrvid({ pid: pid | 0, srvid });
+      return (await this.client.control(dest, Control.CHECK_PID_SRVID, data, { timeoutMs: t })).status;
+    });
+  }
+
+  setLmasterRole(dest: number, on: boolean): Promise<void> {
+    return this.call("setLmasterRole", dest, async (t) => {
+      await this.ok(dest, Control.SET_LMASTERROLE, encodeU32(on ? 1 : 0), t);
+    });
+  }
+
+  setLeaderRole(dest: number, on: boolean): Promise<void> {
+    return this.call("setLeaderRole", dest, async (t) => {
+      await this.ok(dest, Control.SET_RECMASTERROLE, encodeU32(on ? 1 : 0), t);
     });
   }
 

@@ -63,6 +63,20 @@ export interface Daemon {
   getDebug(dest: number): Promise<number>;
   setDebug(dest: number, level: number): Promise<void>;
   setBanState(dest: number, pnn: number, seconds: number): Promise<void>;
+  getDbmap(dest: number): Promise<{ dbId: number; flags: number }[]>;
+  getDbName(dest: number, dbId: number): Promise<string>;
+  getDbPath(dest: number, dbId: number): Promise<string>;
+  /** The reason a database is unhealthy, or null when it is healthy. */
+  getDbHealth(dest: number, dbId: number): Promise<string | null>;
+  getDbSeqnum(dest: number, dbId: number): Promise<bigint>;
+  setDbReadonly(dest: number, dbId: number): Promise<void>;
+  setDbSticky(dest: number, dbId: number): Promise<void>;
+  /** The daemon's answer: 0 when the process exists. */
+  processExists(dest: number, pid: number): Promise<number>;
+  /** The daemon's answer: 0 when the process exists and has registered srvid. */
+  checkPidSrvid(dest: number, pid: number, srvid: bigint): Promise<number>;
+  setLmasterRole(dest: number, on: boolean): Promise<void>;
+  setLeaderRole(dest: number, on: boolean): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -103,6 +117,18 @@ export const CONTROL_LOG_NAMES = {
   getDebug: "GET_DEBUG",
   setDebug: "SET_DEBUG",
   setBanState: "SET_BAN_STATE",
+  getDbmap: "GET_DBMAP",
+  getDbName: "GET_DBNAME",
+  getDbPath: "GETDBPATH",
+  getDbHealth: "DB_GET_HEALTH",
+  getDbSeqnum: "GET_DB_SEQNUM",
+  // Spelled as CTDB's client library logs it.
+  setDbReadonly: "SET_DB_READONY",
+  setDbSticky: "SET_DB_STICKY",
+  processExists: "PROCESS_EXISTS",
+  checkPidSrvid: "CHECK_PID_SRVID",
+  setLmasterRole: "SET_LMASTERROLE",
+  setLeaderRole: "SET_RECMASTERROLE",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

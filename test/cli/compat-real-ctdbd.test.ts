@@ -207,6 +207,39 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     assert.equal(real(["getdebug"]).stdout, `${before}\n`);
   });
 
+  it("database metadata: same output once databases are attached", async () => {
+    assert.equal(real(["attach", "tandem_volatile.tdb"]).rc, 0);
+    assert.equal(real(["attach", "tandem_persistent.tdb", "persistent"]).rc, 0);
+    await same(["getdbmap"]);
+    await same(["-X", "getdbmap"]);
+    await same(["getdbstatus", "tandem_volatile.tdb"]);
+    await same(["getdbstatus", "tandem_persistent.tdb"]);
+    await same(["getdbstatus", "0xdeadc0de"]);
+    await same(["getdbstatus", "nosuch.tdb"]);
+    await same(["getdbseqnum", "tandem_persistent.tdb"]);
+    await same(["setdbreadonly", "tandem_persistent.tdb"]);
+    await same(["setdbsticky", "tandem_persistent.tdb"]);
+    assert.deepEqual(await ours(["setdbsticky", "tandem_volatile.tdb"]), { rc: 0, stdout: "", stderr: "" });
+    assert.deepEqual(await ours(["setdbreadonly", "tandem_volatile.tdb"]), { rc: 0, stdout: "", stderr: "" });
+    assert.match(real(["getdbstatus", "tandem_volatile.tdb"]).stdout, /STICKY: yes\nREADONLY: yes\n/);
+    await same(["getdbmap"]);
+    const id = /dbid: (0x[0-9a-f]+)/.exec(real(["getdbstatus", "tandem_volatile.tdb"]).stdout)?.[1];
+    assert.ok(id !== undefined);
+    await same(["getdbstatus", id]);
+  });
+
+  it("process-exists and roles: same output", async () => {
+    const pid = String(daemon?.pid);
+    await same(["process-exists", pid]);
+    await same(["process-exists", "999999"]);
+    await same(["process-exists", pid, "0x1234"]);
+    await same(["process-exists"]);
+    await same(["setlmasterrole", "on"]);
+    await same(["setleaderrole", "on"]);
+    await same(["setleaderrole", "maybe"]);
+    await same(["getcapabilities"]);
+  });
+
   it("disable / enable by tandem, as ctdb reports them", async () => {
     const d = await ours(["disable"]);
     assert.deepEqual(d, { rc: 0, stdout: "", stderr: "" });

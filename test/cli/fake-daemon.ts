@@ -22,6 +22,9 @@ export interface FakeState {
   obsoleteTunables: string[];
   pid: number;
   uptime: Uptime;
+  dbs: { dbId: number; name: string; flags: number; seqnum: bigint; health: string | null }[];
+  processes: { pid: number; srvids: bigint[] }[];
+  roles: { lmaster: boolean; leader: boolean };
   publicIps: Record<number, { address: string; pnn: number }[]>;
   debug: number;
   /** Controls (by method name) that time out. */
@@ -66,6 +69,9 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
       lastRecoveryStarted: { sec: 950, usec: 0 },
       lastRecoveryFinished: { sec: 951, usec: 500000 },
     },
+    dbs: [],
+    processes: [],
+    roles: { lmaster: true, leader: true },
     publicIps: {},
     debug: 3,
     timeouts: new Set(),
@@ -102,6 +108,17 @@ const NAMES: Record<string, string> = {
   getDebug: "GET_DEBUG",
   setDebug: "SET_DEBUG",
   setBanState: "SET_BAN_STATE",
+  getDbmap: "GET_DBMAP",
+  getDbName: "GET_DBNAME",
+  getDbPath: "GETDBPATH",
+  getDbHealth: "DB_GET_HEALTH",
+  getDbSeqnum: "GET_DB_SEQNUM",
+  setDbReadonly: "SET_DB_READONY",
+  setDbSticky: "SET_DB_STICKY",
+  processExists: "PROCESS_EXISTS",
+  checkPidSrvid: "CHECK_PID_SRVID",
+  setLmasterRole: "SET_LMASTERROLE",
+  setLeaderRole: "SET_RECMASTERROLE",
 };
 
 export class FakeDaemon implements Daemon {
@@ -245,6 +262,52 @@ export class FakeDaemon implements Daemon {
   setBanState(dest: number, pnn: number, seconds: number) {
     return this.flag(pnn, 0x8, seconds !== 0, "setBanState").then(() => {
       this.st.calls.push(`ban:${dest}:${seconds}`);
+    });
+  }
+  private db(dbId: number) {
+    const d = this.st.dbs.find((x) => x.dbId === dbId);
+    if (d === undefined) throw new Error(`no db ${dbId}`);
+    return d;
+  }
+  getDbmap(dest: number) {
+    return this.op("getDbmap", dest, () => this.st.dbs.map((d) => ({ dbId: d.dbId, flags: d.flags })));
+  }
+  getDbName(dest: number, dbId: number) {
+    return this.op("getDbName", dest, () => this.db(dbId).name);
+  }
+  getDbPath(dest: number, dbId: number) {
+    return this.op("getDbPath", dest, () => `/var/db/${this.db(dbId).name}.${dest}`);
+  }
+  getDbHealth(dest: number, dbId: number) {
+    return this.op("getDbHealth", dest, () => this.db(dbId).health);
+  }
+  getDbSeqnum(dest: number, dbId: number) {
+    return this.op("getDbSeqnum", dest, () => this.db(dbId).seqnum);
+  }
+  setDbReadonly(dest: number, dbId: number) {
+    return this.op("setDbReadonly", dest, () => {
+      this.db(dbId).flags |= 0x2;
+    });
+  }
+  setDbSticky(dest: number, dbId: number) {
+    return this.op("setDbSticky", dest, () => {
+      this.db(dbId).flags |= 0x4;
+    });
+  }
+  processExists(dest: number, pid: number) {
+    return this.op("processExists", dest, () => (this.st.processes.some((p) => p.pid === pid) ? 0 : -1));
+  }
+  checkPidSrvid(dest: number, pid: number, srvid: bigint) {
+    return this.op("checkPidSrvid", dest, () => (this.st.processes.some((p) => p.pid === pid && p.srvids.includes(srvid)) ? 0 : -1));
+  }
+  setLmasterRole(dest: number, on: boolean) {
+    return this.op("setLmasterRole", dest, () => {
+      this.st.roles.lmaster = on;
+    });
+  }
+  setLeaderRole(dest: number, on: boolean) {
+    return this.op("setLeaderRole", dest, () => {
+      this.st.roles.leader = on;
     });
   }
   async waitForLeader(_timeoutMs: number) {

@@ -1,0 +1,90 @@
+// Database metadata and small per-node commands against the in-memory
+// daemon, with CTDB's tool test expectations (getdbmap, getdbstatus,
+// getdbseqnum, setdbreadonly, setdbsticky, process-exists) as data.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type FakeState, fakeState, runWithFake } from "./fake-daemon.ts";
+
+const DBMAP = (): FakeState["dbs"] => [
+  { dbId: 0x7a19d84d, name: "locking.tdb", flags: 0x2, seqnum: 0n, health: null },
+  { dbId: 0x4e66c2b2, name: "brlock.tdb", flags: 0x4, seqnum: 0n, health: null },
+  { dbId: 0x4d2a432b, name: "g_lock.tdb", flags: 0, seqnum: 0n, health: null },
+  { dbId: 0x7132c184, name: "secrets.tdb", flags: 0x1, seqnum: 0n, health: null },
+  { dbId: 0x6cf2837d, name: "registry.tdb", flags: 0x1, seqnum: 0x42n, health: null },
+  { dbId: 0xbc57b384, name: "ctdb-ip.tdb", flags: 0x8, seqnum: 0n, health: null },
+  { dbId: 0xbec75f0b, name: "ctdb-conn.tdb", flags: 0x8, seqnum: 0x23n, health: "NO-HEALTHY-NODES" },
+];
+
+describe("getdbmap / getdbstatus / getdbseqnum", () => {
+  it("getdbmap plain and -X", async () => {
+    const r = await runWithFake(["getdbmap"], fakeState({ dbs: DBMAP() }));
+    assert.equal(
+      r.stdout,
+      "Number of databases:7\n" +
+        "dbid:0x7a19d84d name:locking.tdb path:/var/db/locking.tdb.0 READONLY\n" +
+        "dbid:0x4e66c2b2 name:brlock.tdb path:/var/db/brlock.tdb.0 STICKY\n" +
+        "dbid:0x4d2a432b name:g_lock.tdb path:/var/db/g_lock.tdb.0\n" +
+        "dbid:0x7132c184 name:secrets.tdb path:/var/db/secrets.tdb.0 PERSISTENT\n" +
+        "dbid:0x6cf2837d name:registry.tdb path:/var/db/registry.tdb.0 PERSISTENT\n" +
+        "dbid:0xbc57b384 name:ctdb-ip.tdb path:/var/db/ctdb-ip.tdb.0 REPLICATED\n" +
+        "dbid:0xbec75f0b name:ctdb-conn.tdb path:/var/db/ctdb-conn.tdb.0 REPLICATED UNHEALTHY\n",
+    );
+    const x = await runWithFake(["-X", "getdbmap"], fakeState({ dbs: DBMAP().slice(0, 2) }));
+    assert.equal(
+      x.stdout,
+      "|ID|Name|Path|Persistent|Sticky|Unhealthy|Readonly|Replicated|\n" +
+        "|0x7A19D84D|locking.tdb|/var/db/locking.tdb.0|0|0|0|1|0|\n|0x4E66C2B2|brlock.tdb|/var/db/brlock.tdb.0|0|1|0|0|0|\n",
+    );
+  });
+
+  it("getdbstatus by id and by name; unknown database", async () => {
+    const st = fakeState({ dbs: DBMAP() });
+    const want =
+      "dbid: 0x4e66c2b2\nname: brlock.tdb\npath: /var/db/brlock.tdb.0\nPERSISTENT: no\nREPLICATED: no\nSTICKY: yes\nREADONLY: no\nHEALTH: OK\n";
+    assert.equal((await runWithFake(["getdbstatus", "0x4e66c2b2"], st)).stdout, want);
+    assert.equal((await runWithFake(["getdbstatus", "brlock.tdb"], st)).stdout, want);
+    assert.match((await runWithFake(["getdbstatus", "ctdb-conn.tdb"], st)).stdout, /HEALTH: NO-HEALTHY-NODES\n$/);
+    const none = await runWithFake(["getdbstatus", "0xdeadc0de"], st);
+    assert.deepEqual([none.rc, none.stderr], [1, "No database matching '0xdeadc0de' found\n"]);
+  });
+
+  it("getdbseqnum in hex", async () => {
+    const st = fakeState({ dbs: DBMAP() });
+    assert.equal((await runWithFake(["getdbseqnum", "0x7a19d84d"], st)).stdout, "0x0\n");
+    assert.equal((await runWithFake(["getdbseqnum", "0x6cf2837d"], st)).stdout, "0x42\n");
+    assert.equal((await runWithFake(["getdbseqnum", "ctdb-conn.tdb"], st)).stdout, "0x23\n");
+  });
+
+  it("setdbreadonly / setdbsticky only on volatile databases", async () => {
+    const st = fakeState({ dbs: DBMAP() });
+    assert.deepEqual(await runWithFake(["setdbreadonly", "g_lock.tdb"], st), { rc: 0, stdout: "", stderr: "" });
+    assert.deepEqual(await runWithFake(["setdbsticky", "0x4d2a432b"], st), { rc: 0, stdout: "", stderr: "" });
+    assert.match((await runWithFake(["getdbmap"], st)).stdout, /name:g_lock.tdb path:\/var\/db\/g_lock.tdb.0 STICKY READONLY\n/);
+    const p = await runWithFake(["setdbreadonly", "secrets.tdb"], st);
+    assert.deepEqual([p.rc, p.stderr], [1, "READONLY can be set only on volatile DB\n"]);
+    const r = await runWithFake(["setdbsticky", "ctdb-ip.tdb"], st);
+    assert.deepEqual([r.rc, r.stderr], [1, "STICKY can be set only on volatile DB\n"]);
+  });
+});
+
+describe("process-exists, setlmasterrole, setleaderrole", () => {
+  it("process-exists with and without srvid", async () => {
+    const st = fakeState({ processes: [{ pid: 1234, srvids: [0xaebbccdd12345678n] }] });
+    assert.deepEqual(await runWithFake(["process-exists", "1234"], st), { rc: 0, stdout: "PID 1234 exists\n", stderr: "" });
+    assert.deepEqual(await runWithFake(["process-exists", "99"], st), { rc: 1, stdout: "PID 99 does not exist\n", stderr: "" });
+    assert.equal((await runWithFake(["process-exists", "1234", "0xaebbccdd12345678"], st)).stdout, "PID 1234 with SRVID 0xaebbccdd12345678 exists\n");
+    const no = await runWithFake(["process-exists", "1234", "0x1234567812345678"], st);
+    assert.deepEqual([no.rc, no.stdout], [1, "PID 1234 with SRVID 0x1234567812345678 does not exist\n"]);
+  });
+
+  it("roles", async () => {
+    const st = fakeState();
+    assert.equal((await runWithFake(["setlmasterrole", "off"], st)).rc, 0);
+    assert.equal(st.roles.lmaster, false);
+    assert.equal((await runWithFake(["setleaderrole", "off"], st)).rc, 0);
+    assert.equal(st.roles.leader, false);
+    const bad = await runWithFake(["setleaderrole", "maybe"], st);
+    assert.equal(bad.rc, 1);
+    assert.ok(bad.stdout.endsWith("  setleaderrole   on|off                       set LEADER role\n"));
+  });
+});
