@@ -75,6 +75,11 @@ export class CtdbClient {
     return this.closedReason !== undefined;
   }
 
+  /**
+   * Connects and asks the daemon's PNN. opts.timeoutMs bounds the connect and
+   * the GET_PNN, and is the default per-control timeout afterwards (10 s, the
+   * ctdb tool's default).
+   */
   static async connect(socketPath: string, opts?: { timeoutMs?: number }): Promise<CtdbClient> {
     const timeoutMs = opts?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const socket = await new Promise<Socket>((resolve, reject) => {
@@ -150,7 +155,10 @@ export class CtdbClient {
       this.handlers.set(srvid, set);
     }
     set.add(handler);
-    if (!first) return;
+    if (!first) {
+      if (srvid === SRVID_LEADER && this.leaderRegistration) await this.leaderRegistration;
+      return;
+    }
     try {
       await this.registerWithDaemon(srvid);
     } catch (e) {

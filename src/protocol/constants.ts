@@ -84,6 +84,13 @@ export const SRVID_CTDB_TOOL = 0xce01000000000000n;
 /** The ctdb tool's srvid for restoredb record pushes. */
 export const SRVID_CTDB_PUSHDB = 0xce02000000000000n;
 export const SRVID_RANGE_MASK = 0xff00000000000000n;
+// Newer than 4.17 (CTDB master); listed so their numbers stay reserved.
+export const SRVID_IPREALLOCATED = 0xf302000000000000n;
+export const SRVID_START_IPREALLOCATE = 0xf303000000000000n;
+export const SRVID_SERVER_RANGE = 0x9e00000000000000n;
+
+/** REQ_KEEPALIVE version word of Samba 4.17: (major << 16) | minor. */
+export const KEEPALIVE_VERSION_4_17 = (4 << 16) | 17;
 
 export enum Control {
   PROCESS_EXISTS = 0,

@@ -191,6 +191,24 @@ export function encodeReplyControl(p: ReplyControl): Buffer {
   return w.finish();
 }
 
+/** The REPLY_CONTROL answering `req`: same reqid, addressed back to its sender. */
+export function replyControlFor(
+  req: ReqControl,
+  srcnode: number,
+  reply: { status: number; data?: Buffer; errmsg?: string; generation?: number },
+): ReplyControl {
+  return {
+    operation: Operation.REPLY_CONTROL,
+    generation: reply.generation ?? 0,
+    destnode: req.srcnode,
+    srcnode,
+    reqid: req.reqid,
+    status: reply.status,
+    data: reply.data ?? Buffer.alloc(0),
+    errmsg: reply.errmsg ?? "",
+  };
+}
+
 export function encodeReqKeepalive(p: ReqKeepalive): Buffer {
   const w = start(p, 8);
   w.u32(p.version).u32(p.uptime);

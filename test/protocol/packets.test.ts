@@ -9,6 +9,8 @@ import {
   encodeReqMessage,
   type Packet,
   ProtocolError,
+  type ReqControl,
+  replyControlFor,
 } from "../../src/protocol/packets.ts";
 
 const base = { generation: 5, destnode: 1, srcnode: 2, reqid: 99 };
@@ -169,4 +171,19 @@ test("random corruption of valid packets never escapes as a non-ProtocolError", 
       assert.ok(e instanceof ProtocolError, String(e));
     }
   }
+});
+
+test("replyControlFor echoes reqid and addresses the sender", () => {
+  const req = samples[6] as ReqControl;
+  const r = replyControlFor(req, 9, { status: -1, errmsg: "x", generation: 4 });
+  assert.deepEqual(r, {
+    operation: Operation.REPLY_CONTROL,
+    generation: 4,
+    destnode: req.srcnode,
+    srcnode: 9,
+    reqid: req.reqid,
+    status: -1,
+    data: Buffer.alloc(0),
+    errmsg: "x",
+  });
 });
