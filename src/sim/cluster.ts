@@ -108,6 +108,8 @@ interface SimNode {
   minoritySinceMs: number;
   /** Its durable election state, if the core asks for one to be kept. */
   saved: SavedVote | undefined;
+  /** This life's monotonic clock minus virtual time: nodes do not share a clock. */
+  clockOffset: number;
 }
 
 interface TraceEntry {
@@ -197,6 +199,9 @@ export class ClusterSim {
       trace: (line) => this.note(line),
     });
     const nodeList = Array.from({ length: n }, (_, pnn) => ({ pnn, deleted: false }));
+    // Sometimes the nodes file keeps a deleted line: that PNN never runs and
+    // counts for nothing, not even the majority.
+    if (r.chance(0.15)) nodeList.push({ pnn: n, deleted: true });
     // Some nodes cannot lead (CTDB's "leader capability = false"), but never all of them.
     const noLead = n >= 3 && r.chance(0.2) ? r.int(n) : -1;
     for (let pnn = 0; pnn < n; pnn++) {
@@ -229,6 +234,7 @@ export class ClusterSim {
         tickPending: false,
         minoritySinceMs: -1,
         saved: undefined,
+        clockOffset: 0,
       });
     }
   }
@@ -266,6 +272,11 @@ export class ClusterSim {
 
   // ---- node lifecycle ----
 
+  /** The node's own clock, which is what its core sees as nowMs. */
+  clock(node: SimNode): number {
+    return this.sched.nowMs + node.clockOffset;
+  }
+
   proc(pnn: number): Proc {
     return { pnn, life: this.node(pnn).life };
   }
@@ -286,11 +297,13 @@ export class ClusterSim {
     node.tickPending = false;
     node.wakeAt = -1;
     node.minoritySinceMs = -1;
-    // Each life gets its own core seed, as a restarted daemon would.
-    node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1, savedVote: node.saved }, this.sched.nowMs);
+    // Each life gets its own core seed and a clock of its own, as a restarted
+    // daemon on another host would.
+    node.clockOffset = this.rngNodes.range(0, 1_000_000_000);
+    node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1, savedVote: node.saved }, this.clock(node));
     this.note(`node ${pnn} started (life ${node.life})`);
     this.net.nodeStarted(pnn);
-    this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+    this.stepNode(node, { kind: "tick", nowMs: this.clock(node) });
     // The daemon's walk: init event, setup event, then wait for the first recovery.
     const life = node.life;
     const r = this.rngNodes;
@@ -316,6 +329,17 @@ export class ClusterSim {
     this.net.nodeDied(pnn);
   }
 
+  /** Power off: nothing is closed; peers learn by silence, the lock frees late. */
+  crash(pnn: number): void {
+    const node = this.node(pnn);
+    if (node.status === "dead") return;
+    this.note(`node ${pnn} crashed`);
+    node.status = "dead";
+    node.inbox = [];
+    this.lock.died(this.proc(pnn), [500, 10_000]);
+    this.net.nodeCrashed(pnn);
+  }
+
   freeze(pnn: number): void {
     const node = this.node(pnn);
     if (node.status !== "running") return;
@@ -337,7 +361,7 @@ export class ClusterSim {
     }
     if (node.status === "running") {
       node.tickPending = false;
-      this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+      this.stepNode(node, { kind: "tick", nowMs: this.clock(node) });
     }
   }
 
@@ -356,7 +380,7 @@ export class ClusterSim {
     const life = node.life;
     const work = () => {
       if (node.life !== life || node.status !== "running") return;
-      this.stepNode(node, make(this.sched.nowMs));
+      this.stepNode(node, make(this.clock(node)));
       after?.();
     };
     if (node.status === "frozen") node.inbox.push(work);
@@ -377,7 +401,9 @@ export class ClusterSim {
     if (node.wakeAt === atMs) return;
     node.wakeAt = atMs;
     const life = node.life;
-    this.sched.at(atMs, () => {
+    // A busy event loop runs timers late now and then.
+    const late = this.rngNodes.chance(0.05) ? this.rngNodes.range(1, 200) : 0;
+    this.sched.at(atMs - node.clockOffset + late, () => {
       if (node.life !== life || node.wakeAt !== atMs || node.status === "dead") return;
       node.wakeAt = -1;
       if (node.status === "frozen") {
@@ -385,12 +411,12 @@ export class ClusterSim {
           node.tickPending = true;
           node.inbox.push(() => {
             node.tickPending = false;
-            if (node.life === life && node.status === "running") this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+            if (node.life === life && node.status === "running") this.stepNode(node, { kind: "tick", nowMs: this.clock(node) });
           });
         }
         return;
       }
-      this.stepNode(node, { kind: "tick", nowMs: this.sched.nowMs });
+      this.stepNode(node, { kind: "tick", nowMs: this.clock(node) });
     });
   }
 
@@ -635,7 +661,11 @@ export class ClusterSim {
     const choice = r.int(100);
     this.faultCount++;
     if (choice < 10) {
-      if (live.length > 1) this.kill(r.pick(live).pnn);
+      if (live.length > 1) {
+        const pnn = r.pick(live).pnn;
+        if (r.chance(0.3)) this.crash(pnn);
+        else this.kill(pnn);
+      }
     } else if (choice < 18) {
       if (dead.length > 0) this.start(r.pick(dead).pnn);
     } else if (choice < 26) {
@@ -701,12 +731,17 @@ export class ClusterSim {
         this.note(`node ${pnn} health ${healthy ? "ok" : "bad"}`);
         this.health(pnn, healthy);
       }
-    } else {
+    } else if (choice < 97) {
       if (live.length > 0) {
         const pnn = r.pick(live).pnn;
         this.note(`force recovery on node ${pnn}`);
         this.deliver(pnn, (nowMs) => ({ kind: "force-recovery", nowMs }));
       }
+    } else if (live.length > 0) {
+      const pnn = r.pick(live).pnn;
+      const leader = r.chance(0.5);
+      this.note(`node ${pnn} leader capability ${leader ? "on" : "off"}`);
+      this.deliver(pnn, (nowMs) => ({ kind: "capabilities", nowMs, leader }));
     }
   }
 
@@ -717,6 +752,10 @@ export class ClusterSim {
     this.net.healAll();
     this.lock.faults = { slow: 0, error: 0 };
     for (const x of this.nodes) if (x.status === "frozen") this.resume(x.pnn);
+    for (const x of this.nodes) {
+      const leader = x.config.leaderCapable;
+      this.deliver(x.pnn, (nowMs) => ({ kind: "capabilities", nowMs, leader }));
+    }
     for (const x of this.nodes) if (x.status === "dead" && r.chance(0.7)) this.start(x.pnn);
     const need = this.lockMode ? 1 : majorityOfConfigured(this.node(0).config);
     for (const x of this.nodes) {

@@ -101,12 +101,16 @@ export class LockService {
     }
   }
 
-  /** The process died: in-flight takes die with it and the lock frees shortly after. */
-  died(proc: Proc): void {
+  /**
+   * The process died: in-flight takes die with it and the lock frees after
+   * `freeMs` (a killed process at once; a crashed host only when the shared
+   * file system declares it gone).
+   */
+  died(proc: Proc, freeMs: [number, number] = [0, 100]): void {
     this.pending.delete(proc.pnn);
     const h = this.holder;
     if (h === undefined || h.pnn !== proc.pnn || h.life !== proc.life) return;
-    this.sched.after(this.rng.range(0, 100), () => {
+    this.sched.after(this.rng.range(freeMs[0], freeMs[1]), () => {
       if (this.holder === h) {
         this.hooks.trace(`lock freed: holder ${proc.pnn} died`);
         this.holder = undefined;

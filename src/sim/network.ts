@@ -33,6 +33,8 @@ interface Conn {
   lastAt: [number, number];
   /** Packets held by a one-way cut, per direction (towards end 0 / end 1). */
   held: [ClusterPacket[], ClusterPacket[]];
+  /** The life of each end when the connection was made. */
+  lives: [number, number];
 }
 
 interface Slow {
@@ -105,6 +107,12 @@ export class Network {
 
   private arrive(c: Conn, dir: 0 | 1, from: number, to: number, packet: ClusterPacket): void {
     if (!c.open) return;
+    if (this.life[to] !== c.lives[dir]) {
+      // The receiving host crashed and came back: it knows no such connection
+      // and answers with a reset.
+      this.breakConn(from, to, `reset by restarted node ${to}`);
+      return;
+    }
     const held = c.held[dir];
     if (held.length > 0 || this.blocked.has(this.dirKey(from, to))) {
       if (held.length === 0) this.hooks.trace(`net ${from}->${to} stalled at ${packet.t}`);
@@ -168,6 +176,11 @@ export class Network {
     }
   }
 
+  /** The host vanished without closing anything: peers find out by silence, or by a reset once it is back. */
+  nodeCrashed(node: number): void {
+    this.life[node] = (this.life[node] ?? 0) + 1;
+  }
+
   nodeStarted(node: number): void {
     for (let m = 0; m < this.n; m++) {
       if (m !== node) this.redial(node, m, this.rng.range(1, 50));
@@ -212,7 +225,16 @@ export class Network {
 
   private dial(a: number, b: number): void {
     const key = this.pairKey(a, b);
-    if (this.conns.get(key)?.open) return;
+    const old = this.conns.get(key);
+    if (old?.open) {
+      const lo = Math.min(a, b);
+      const hi = Math.max(a, b);
+      if (old.lives[0] === this.life[lo] && old.lives[1] === this.life[hi]) return;
+      // One end is a new life: its handshake resets the stale connection; the
+      // redial that follows connects after the old end has been told.
+      this.breakConn(a, b, "stale connection of a restarted node");
+      return;
+    }
     const sa = this.hooks.status(a);
     const sb = this.hooks.status(b);
     if (sa === "dead" || sb === "dead") return; // nodeStarted redials
@@ -226,7 +248,14 @@ export class Network {
     const upLo = now + this.rng.range(0, 3);
     const upHi = now + this.rng.range(0, 3);
     // Packets towards an end never overtake that end's own peer-up.
-    const c: Conn = { id: this.nextId++, open: true, told: [false, false], lastAt: [upLo, upHi], held: [[], []] };
+    const c: Conn = {
+      id: this.nextId++,
+      open: true,
+      told: [false, false],
+      lastAt: [upLo, upHi],
+      held: [[], []],
+      lives: [this.life[lo] ?? 0, this.life[hi] ?? 0],
+    };
     this.conns.set(key, c);
     this.hooks.trace(`net ${lo}<->${hi} connected (conn ${c.id})`);
     this.sched.at(upLo, () => {
