@@ -33,6 +33,7 @@ import {
   transportFailureLine,
 } from "./daemon.ts";
 import type { NodeEntry } from "./format/nodemap.ts";
+import { decodeStatistics, decodeStatisticsList, type Statistics } from "./format/statistics.ts";
 import type { Iface } from "./format/simple.ts";
 import type { Uptime } from "./format/uptime.ts";
 
@@ -304,6 +305,20 @@ class ClientDaemon implements Daemon {
     return this.call("setLeaderRole", dest, async (t) => {
       await this.ok(dest, Control.SET_RECMASTERROLE, encodeU32(on ? 1 : 0), t);
     });
+  }
+
+  getStatistics(dest: number): Promise<Statistics> {
+    return this.call("getStatistics", dest, async (t) => decodeStatistics((await this.ok(dest, Control.STATISTICS, EMPTY, t)).data));
+  }
+
+  resetStatistics(dest: number): Promise<void> {
+    return this.call("resetStatistics", dest, async (t) => {
+      await this.ok(dest, Control.STATISTICS_RESET, EMPTY, t);
+    });
+  }
+
+  getStatHistory(dest: number): Promise<Statistics[]> {
+    return this.call("getStatHistory", dest, async (t) => decodeStatisticsList((await this.ok(dest, Control.GET_STAT_HISTORY, EMPTY, t)).data));
   }
 
   private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {

@@ -10,6 +10,7 @@
  */
 import type { Iface } from "./format/simple.ts";
 import type { NodeEntry } from "./format/nodemap.ts";
+import type { Statistics } from "./format/statistics.ts";
 import type { Uptime } from "./format/uptime.ts";
 
 export interface PublicIpEntry {
@@ -77,6 +78,9 @@ export interface Daemon {
   checkPidSrvid(dest: number, pid: number, srvid: bigint): Promise<number>;
   setLmasterRole(dest: number, on: boolean): Promise<void>;
   setLeaderRole(dest: number, on: boolean): Promise<void>;
+  getStatistics(dest: number): Promise<Statistics>;
+  resetStatistics(dest: number): Promise<void>;
+  getStatHistory(dest: number): Promise<Statistics[]>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -129,6 +133,9 @@ export const CONTROL_LOG_NAMES = {
   checkPidSrvid: "CHECK_PID_SRVID",
   setLmasterRole: "SET_LMASTERROLE",
   setLeaderRole: "SET_RECMASTERROLE",
+  getStatistics: "STATISTICS",
+  resetStatistics: "STATISTICS_RESET",
+  getStatHistory: "GET_STAT_HISTORY",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

@@ -54,6 +54,9 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   "process-exists": async () => (await import("./commands/db.ts")).processExists,
   setlmasterrole: async () => (await import("./commands/db.ts")).setlmasterrole,
   setleaderrole: async () => (await import("./commands/db.ts")).setleaderrole,
+  statistics: async () => (await import("./commands/statistics.ts")).statistics,
+  statisticsreset: async () => (await import("./commands/statistics.ts")).statisticsreset,
+  stats: async () => (await import("./commands/statistics.ts")).stats,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

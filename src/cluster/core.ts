@@ -38,6 +38,8 @@ export interface PeerState {
   leader: number;
   lastHeardMs: number;
   lastSentMs: number;
+  /** Entered FIRST_RECOVERY and has not been sent a recovery since. */
+  awaitingFirstRecovery: boolean;
 }
 
 export type Role = "follower" | "candidate" | "leader";
@@ -81,6 +83,7 @@ export function initialState(config: ClusterConfig, nowMs: number): ClusterState
       leader: UNKNOWN_PNN,
       lastHeardMs: nowMs,
       lastSentMs: nowMs,
+      awaitingFirstRecovery: false,
     });
   }
   let caps = Capability.PARALLEL_RECOVERY | Capability.FRAGMENTED_CONTROLS;
@@ -96,8 +99,8 @@ export function initialState(config: ClusterConfig, nowMs: number): ClusterState
     peers,
     leader: UNKNOWN_PNN,
     role: "follower",
-    term: 0,
-    votedFor: UNKNOWN_PNN,
+    term: config.savedVote?.term ?? 0,
+    votedFor: config.savedVote?.votedFor ?? UNKNOWN_PNN,
     votes: new Set(),
     electionDeadlineMs: 0,
     lock: "none",
@@ -222,6 +225,16 @@ function broadcastState(state: ClusterState, fx: Effect[]): void {
   sendAll(state, fx, statePacket(state));
 }
 
+function persistVote(state: ClusterState, fx: Effect[]): void {
+  if (!state.config.lockConfigured) fx.push({ kind: "persist-vote", term: state.term, votedFor: state.votedFor });
+}
+
+function adoptTerm(state: ClusterState, term: number, fx: Effect[]): void {
+  state.term = term;
+  state.votedFor = UNKNOWN_PNN;
+  persistVote(state, fx);
+}
+
 function setLeader(state: ClusterState, leader: number, fx: Effect[]): void {
   if (state.leader === leader) return;
   const previous = state.leader;
@@ -300,6 +313,9 @@ function onPacket(state: ClusterState, from: number, packet: ClusterPacket, fx: 
   switch (packet.t) {
     case "state":
       setPeerFlags(from, peer, packet.flags, fx);
+      if (packet.runstate === Runstate.FIRST_RECOVERY && peer.runstate !== Runstate.FIRST_RECOVERY) {
+        peer.awaitingFirstRecovery = true;
+      }
       peer.runstate = packet.runstate;
       peer.caps = packet.caps;
       peer.generation = packet.generation;
@@ -329,24 +345,30 @@ function onLeaderPacket(state: ClusterState, from: number, leader: number, term:
   }
   if (leader !== from) return;
   if (state.role === "leader") {
-    if (state.config.lockConfigured || term <= state.term) {
-      // With a lock, two claimants mean the lock itself is broken (a replaced
-      // file, say) and the holder whose recheck fails steps down. Without one,
-      // the newer term wins and our answer tells an older claimant so.
-      log(fx, "error", `Node ${from} claims leadership (term ${term}) while this node leads term ${state.term}`);
+    if (state.config.lockConfigured) {
+      // Two claimants mean the lock itself is broken (a replaced file, say); the
+      // holder whose recheck fails steps down. Answering each claim would only
+      // make the two of them shout at each other.
+      log(fx, "error", `Node ${from} claims leadership while this node holds the cluster lock`);
+      return;
+    }
+    if (term < state.term) {
+      // An older claimant learns of the newer term and steps down.
       send(state, fx, from, { t: "leader", leader: state.config.pnn, term: state.term });
       return;
     }
-    stepDown(state, fx, `node ${from} leads the newer term ${term}`);
+    if (term === state.term) {
+      // Cannot happen while votes are stored durably; if it does, the lower PNN keeps it.
+      log(fx, "error", `Node ${from} claims leadership of term ${term}, which this node leads`);
+      if (from > state.config.pnn) return;
+    }
+    stepDown(state, fx, `node ${from} leads term ${term}`);
   }
   // Follow a claimant when it is the leader we know, when we know none that is
   // alive, or when its term is newer. A follower may thus follow a lower term
   // than it has seen (a failed candidate); only leaders are bound to terms.
   if (from !== state.leader && leaderAlive(state) && term < state.term) return;
-  if (term > state.term) {
-    state.term = term;
-    state.votedFor = UNKNOWN_PNN;
-  }
+  if (term > state.term) adoptTerm(state, term, fx);
   if (state.role === "candidate") state.role = "follower";
   state.lastLeaderHeardMs = state.nowMs;
   setLeader(state, from, fx);
@@ -391,14 +413,14 @@ function onVoteRequest(state: ClusterState, from: number, term: number, fx: Effe
   // that merely lost sight of the leader cannot unseat it.
   if (leaderAlive(state) && state.leader !== from) return deny();
   if (term > state.term) {
-    state.term = term;
-    state.votedFor = UNKNOWN_PNN;
+    adoptTerm(state, term, fx);
     if (state.role !== "follower") stepDown(state, fx, `node ${from} started term ${term}`);
   }
   const candidate = state.peers.get(from);
   const candidateActive = candidate !== undefined && (candidate.flags & (Flag.STOPPED | Flag.BANNED)) === 0;
   if ((state.votedFor === UNKNOWN_PNN || state.votedFor === from) && candidateActive) {
     state.votedFor = from;
+    persistVote(state, fx);
     send(state, fx, from, { t: "vote", term, granted: true });
     return;
   }
@@ -407,8 +429,7 @@ function onVoteRequest(state: ClusterState, from: number, term: number, fx: Effe
 
 function onVote(state: ClusterState, from: number, term: number, granted: boolean, fx: Effect[]): void {
   if (term > state.term) {
-    state.term = term;
-    state.votedFor = UNKNOWN_PNN;
+    adoptTerm(state, term, fx);
     if (state.role !== "follower") stepDown(state, fx, `node ${from} is in term ${term}`);
     return;
   }
@@ -536,6 +557,7 @@ function recover(state: ClusterState, fx: Effect[], why: string): void {
   for (const [pnn, peer] of state.peers) {
     if (!peer.connected) continue;
     send(state, fx, pnn, { t: "recovered", term: state.term, generation, vnnmap });
+    peer.awaitingFirstRecovery = false;
     // TCP keeps order, so the peer has this generation once it reads the packet;
     // a state report it sent before then must not look like a mismatch.
     peer.generation = generation;
@@ -546,8 +568,9 @@ function recover(state: ClusterState, fx: Effect[], why: string): void {
 function recoveryNeeded(state: ClusterState): string | undefined {
   if (!sameList(desiredVnnmap(state), state.vnnmap)) return "membership changed";
   for (const [pnn, peer] of state.peers) {
-    // A node waiting for its first recovery is not kept waiting for the interval.
-    if (peer.connected && peer.runstate === Runstate.FIRST_RECOVERY && peer.generation !== state.generation) {
+    // A node that just became ready for its first recovery is not kept waiting
+    // for the interval; once per entry, so stale reports cannot feed a storm.
+    if (peer.connected && peer.awaitingFirstRecovery) {
       return `node ${pnn} waits for its first recovery`;
     }
   }
@@ -565,6 +588,7 @@ function startElection(state: ClusterState, fx: Effect[]): void {
   state.role = "candidate";
   state.votedFor = state.config.pnn;
   state.votes = new Set([state.config.pnn]);
+  persistVote(state, fx);
   state.electionDeadlineMs = state.nowMs + jitter(state, state.config.electionBackoffMs * 2);
   log(fx, "info", `Election for term ${state.term}`);
   if (state.votes.size >= votesNeeded(state)) {

@@ -1,6 +1,7 @@
 // Carries out the cluster core's effects with a real clock, timer, transport and
 // cluster lock, and turns what happens into the core's inputs.
 
+import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { ClusterLock } from "../lock/cluster-lock.ts";
 import type { Transport } from "../transport/tcp.ts";
@@ -18,6 +19,29 @@ export interface ClusterHooks {
   leaderChanged: (leader: number, previous: number) => void;
 }
 
+/** The term and vote a no-lock election stored before this process started. */
+export function loadVote(file: string): { term: number; votedFor: number } | undefined {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, "utf8")) as { term?: unknown; votedFor?: unknown };
+    if (typeof v.term === "number" && typeof v.votedFor === "number") return { term: v.term, votedFor: v.votedFor };
+  } catch {
+    // none stored yet, or unreadable: start from term 0 as a new node would
+  }
+  return undefined;
+}
+
+function saveVote(file: string, term: number, votedFor: number): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fs.writeSync(fd, JSON.stringify({ term, votedFor }));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
 export class ClusterShell {
   readonly state: ClusterState;
   private timer: NodeJS.Timeout | undefined;
@@ -28,6 +52,7 @@ export class ClusterShell {
     config: ClusterConfig,
     private readonly lock: ClusterLock | undefined,
     private readonly hooks: ClusterHooks,
+    private readonly voteFile?: string,
   ) {
     this.state = initialState(config, performance.now());
     if (lock !== undefined) {
@@ -107,6 +132,10 @@ export class ClusterShell {
         return;
       case "flags-changed":
         this.hooks.flagsChanged(effect.pnn, effect.flags, effect.previous);
+        return;
+      case "persist-vote":
+        // Synchronous on purpose: the vote must be on disk before it is sent.
+        if (this.voteFile !== undefined) saveVote(this.voteFile, effect.term, effect.votedFor);
         return;
     }
   }

@@ -82,7 +82,9 @@ export type Effect =
   /** This node's first recovery finished: the shell runs the startup event. */
   | { kind: "first-recovery-done" }
   | { kind: "recovered"; generation: number; vnnmap: number[] }
-  | { kind: "flags-changed"; pnn: number; flags: number; previous: number };
+  | { kind: "flags-changed"; pnn: number; flags: number; previous: number }
+  /** Store term and vote durably before any effect after it (no-lock elections). */
+  | { kind: "persist-vote"; term: number; votedFor: number };
 
 export interface ClusterConfig {
   pnn: number;
@@ -105,4 +107,6 @@ export interface ClusterConfig {
   leaderCapable: boolean;
   lmasterCapable: boolean;
   seed: number;
+  /** Term and vote stored before a restart: a node must never vote twice in one term. */
+  savedVote?: { term: number; votedFor: number } | undefined;
 }

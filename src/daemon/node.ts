@@ -5,7 +5,8 @@
 // CTDB's daemon does.
 
 import fs from "node:fs";
-import { ClusterShell } from "../cluster/shell.ts";
+import path from "node:path";
+import { ClusterShell, loadVote } from "../cluster/shell.ts";
 import { nodeFlags } from "../cluster/core.ts";
 import { type ClusterConfig, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
@@ -106,7 +107,9 @@ export class Node {
           : "No cluster lock configured and majority not required: a network partition WILL elect two leaders (split brain)",
       );
     }
-    this.cluster = new ClusterShell(this.clusterConfig(lock !== undefined), lock, {
+    fs.mkdirSync(config.paths.vardir, { recursive: true });
+    const voteFile = path.join(config.paths.vardir, "tandem-vote.json");
+    this.cluster = new ClusterShell({ ...this.clusterConfig(lock !== undefined), savedVote: loadVote(voteFile) }, lock, {
       log,
       leaderToClients: (leader) => this.leaderToClients(leader),
       firstRecoveryDone: () => void this.startup(),
@@ -117,7 +120,7 @@ export class Node {
       },
       flagsChanged: (p, flags, previous) => log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`),
       leaderChanged: () => {},
-    });
+    }, voteFile);
     this.transport = new Transport({
       pnn,
       nodes: config.nodes,

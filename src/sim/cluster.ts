@@ -485,6 +485,11 @@ export class ClusterSim {
       }
     }
     this.checkSafety(node);
+    if (this.failure === undefined && state.role !== "leader") {
+      // Only an acting leader hands out generations.
+      const rogue = effects.find((e) => e.kind === "send" && e.packet.t === "recovered");
+      if (rogue !== undefined) this.fail(`node ${node.pnn} sent a recovery while not acting as leader`);
+    }
   }
 
   // ---- invariants ----
@@ -538,7 +543,8 @@ export class ClusterSim {
    */
   private checkMajority(): void {
     const t = this.timing;
-    const grace = t.keepaliveIntervalMs * (t.keepaliveLimit + 1) + t.recoverIntervalMs + 100;
+    // Silence limit, one more keepalive tick, a late timer (up to 200 ms) and delivery.
+    const grace = t.keepaliveIntervalMs * (t.keepaliveLimit + 1) + t.recoverIntervalMs + 300;
     const need = majorityOfConfigured(this.node(0).config);
     for (const node of this.nodes) {
       if (node.status !== "running" || node.state?.role !== "leader") {

@@ -185,6 +185,16 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     });
   }
 
+  it("same layout: statistics and stats (counters normalised)", async () => {
+    const digits = (s: string) => s.replace(/[0-9]+(\.[0-9]+)?/g, "N");
+    await same(["statistics"], digits);
+    await same(["-X", "statistics"], digits);
+    await same(["stats", "2"], digits);
+    await same(["-X", "stats", "1"], digits);
+    await same(["statistics", "x"]);
+    await same(["statisticsreset"]);
+  });
+
   it("same output: uptime and ping (times normalised)", async () => {
     await same(["uptime"], (s) => s.replace(/[0-9]/g, "9"));
     await same(["ping"], (s) => s.replace(/time=[0-9.]+/, "time=T"));

@@ -4,6 +4,7 @@
 import { type Daemon, DaemonFailure, statusFailureLine, transportFailureLine } from "../../src/cli/daemon.ts";
 import type { NodeEntry } from "../../src/cli/format/nodemap.ts";
 import type { Iface } from "../../src/cli/format/simple.ts";
+import { decodeStatistics, STATISTICS_SIZE, type Statistics } from "../../src/cli/format/statistics.ts";
 import type { Uptime } from "../../src/cli/format/uptime.ts";
 import type { MainHooks } from "../../src/cli/main.ts";
 
@@ -119,6 +120,9 @@ const NAMES: Record<string, string> = {
   checkPidSrvid: "CHECK_PID_SRVID",
   setLmasterRole: "SET_LMASTERROLE",
   setLeaderRole: "SET_RECMASTERROLE",
+  getStatistics: "STATISTICS",
+  resetStatistics: "STATISTICS_RESET",
+  getStatHistory: "GET_STAT_HISTORY",
 };
 
 export class FakeDaemon implements Daemon {
@@ -309,6 +313,15 @@ export class FakeDaemon implements Daemon {
     return this.op("setLeaderRole", dest, () => {
       this.st.roles.leader = on;
     });
+  }
+  getStatistics(dest: number): Promise<Statistics> {
+    return this.op("getStatistics", dest, () => decodeStatistics(Buffer.alloc(STATISTICS_SIZE)));
+  }
+  resetStatistics(dest: number) {
+    return this.op("resetStatistics", dest, () => undefined);
+  }
+  getStatHistory(dest: number) {
+    return this.op("getStatHistory", dest, () => [] as Statistics[]);
   }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;

@@ -1,7 +1,5 @@
-// Regression tests for core bugs the simulator found. They are marked todo
-// until the core is fixed: each asserts the correct behaviour, so it fails
-// (as a todo) today and passes once the fix lands; then drop the todo and the
-// matching entry in known-bugs.ts.
+// Regression tests for core bugs the simulator found (now fixed in the core):
+// each replays the seeds that exposed one and asserts the correct behaviour.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -11,7 +9,6 @@ const why = (r: { failure?: string; trace: string[] }) => `${r.failure}\n${r.tra
 
 test(
   "first recovery: a stale FIRST_RECOVERY report must not trigger another immediate recovery (formation seed 422)",
-  { todo: "core bug: recoveryNeeded() recovers at once for any FIRST_RECOVERY peer whose generation differs, including reports sent before the last recovery arrived" },
   () => {
     const r = simulate({ seed: 422, nodes: 5, lock: false, faults: false });
     assert.ok(r.ok, why(r));
@@ -22,7 +19,6 @@ test(
 
 test(
   "no lock: a term never gets a second leader, even after a whole-cluster restart",
-  { todo: "core bug: term and votedFor are not kept across a restart, so restarted nodes vote again in terms they already used" },
   () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 10; seed++) {
@@ -43,7 +39,6 @@ test(
 
 test(
   "no lock, no majority: two leaders of the same term resolve to one after the partition heals",
-  { todo: "core bug: a leader answers a same-term claim with its own claim and neither steps down: endless ping-pong, two leaders forever" },
   () => {
     const sim = new ClusterSim(1, 2, { lock: false, requireMajority: false });
     sim.net.cut(0, 1, true);

@@ -12,23 +12,7 @@ export interface KnownBug {
   matches(r: SimResult): boolean;
 }
 
-export const KNOWN_BUGS: KnownBug[] = [
-  {
-    id: "term-reuse-after-restart",
-    summary: "no-lock: term and vote are not kept across a restart, so a term can get a second leader",
-    matches: (r) => /two leaders in term \d+: .*; [1-9]\d* restarts so far/.test(r.failure ?? ""),
-  },
-  {
-    id: "first-recovery-storm",
-    summary: "a stale FIRST_RECOVERY state report makes the leader recover again at once, feeding a recovery storm",
-    matches: (r) => /message storm: .*most logged: "Recovery \(node N waits for its first recovery\)/.test(r.failure ?? ""),
-  },
-  {
-    id: "equal-term-leaders",
-    summary: "two leaders of one term answer each other's claims forever: a message storm, and neither steps down",
-    matches: (r) => /message storm: .*most logged: "Node N claims leadership \(term N\) while this node leads term N"/.test(r.failure ?? ""),
-  },
-];
+export const KNOWN_BUGS: KnownBug[] = [];
 
 export function classify(r: SimResult): KnownBug | undefined {
   return r.ok ? undefined : KNOWN_BUGS.find((b) => b.matches(r));
