@@ -55,3 +55,23 @@ test(
     assert.ok(r.ok, why(r));
   },
 );
+
+test(
+  "no lock: a candidate that lost its majority or eligibility while waiting for votes never acts as leader",
+  {
+    todo:
+      "core bug: onVote() makes a candidate leader on the vote count alone; it then recovers (minority vnnmap) " +
+      "and steps down in the same step. Guard with hasQuorum(state) && eligible(state).",
+  },
+  () => {
+    for (const [seed, nodes, requireMajority] of [
+      [376, 4, true],
+      [640, 3, true],
+      [100_125, 3, true],
+      [328, 6, false],
+    ] as const) {
+      const r = simulate({ seed, nodes, lock: false, requireMajority });
+      assert.ok(r.ok, `seed ${seed}: ${why(r)}`);
+    }
+  },
+);

@@ -12,7 +12,17 @@ export interface KnownBug {
   matches(r: SimResult): boolean;
 }
 
-export const KNOWN_BUGS: KnownBug[] = [];
+export const KNOWN_BUGS: KnownBug[] = [
+  {
+    id: "leader-for-one-step",
+    summary:
+      "no lock: a candidate that lost its connected majority (or became ineligible) since asking still wins on the " +
+      "votes, hands out a recovery with a minority vnnmap and steps down in the same step",
+    matches: (r) =>
+      /sent a recovery while not acting as leader/.test(r.failure ?? "") &&
+      r.trace.some((l) => /won the vote for term .* is no longer the leader: (lost the majority|no longer eligible)/.test(l)),
+  },
+];
 
 export function classify(r: SimResult): KnownBug | undefined {
   return r.ok ? undefined : KNOWN_BUGS.find((b) => b.matches(r));
