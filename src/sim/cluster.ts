@@ -45,7 +45,14 @@ export interface SimOptions {
 }
 
 /** At `atMs`, make the lowest-numbered running node that is not leading act as leader. */
-export type Sabotage = { kind: "second-leader"; atMs: number };
+/**
+ * Test-only ways to break the cluster on purpose, to prove the checker notices.
+ * "second-leader": at `atMs`, make the lowest-numbered running node that is not
+ * leading act as leader. "blind-leader": at `atMs`, silently cut the acting
+ * leader off from everyone and make it deaf to silence (keepalive limit
+ * effectively infinite), so it keeps leading a partition of one.
+ */
+export type Sabotage = { kind: "second-leader" | "blind-leader"; atMs: number };
 
 export interface SimStats {
   /** Virtual time at the end of the run. */
@@ -104,12 +111,12 @@ interface SimNode {
   /** Work that arrived while frozen, in arrival order. */
   inbox: (() => void)[];
   tickPending: boolean;
-  /** Virtual time this node entered the acting-leader-in-a-minority state, or -1. */
-  minoritySinceMs: number;
   /** Its durable election state, if the core asks for one to be kept. */
   saved: SavedVote | undefined;
   /** This life's monotonic clock minus virtual time: nodes do not share a clock. */
   clockOffset: number;
+  /** Test-only sabotage: never told that a connection closed. */
+  blind: boolean;
 }
 
 interface TraceEntry {
@@ -140,6 +147,8 @@ export class ClusterSim {
   readonly timing: SimTiming;
   readonly lockMode: boolean;
   readonly requireMajority: boolean;
+  /** Per (node, peer): since when the peer has been out of the node's reach, or -1. */
+  private readonly missingSince: number[] = [];
   /** Every leader ever seen per term (no-lock mode): which node, in which life, since when. */
   readonly termLeaders = new Map<number, { pnn: number; life: number; atMs: number }>();
   /** Node restarts so far (a start after the first life). */
@@ -232,9 +241,9 @@ export class ClusterSim {
         wakeAt: -1,
         inbox: [],
         tickPending: false,
-        minoritySinceMs: -1,
         saved: undefined,
         clockOffset: 0,
+        blind: false,
       });
     }
   }
@@ -296,10 +305,10 @@ export class ClusterSim {
     node.inbox = [];
     node.tickPending = false;
     node.wakeAt = -1;
-    node.minoritySinceMs = -1;
     // Each life gets its own core seed and a clock of its own, as a restarted
     // daemon on another host would.
     node.clockOffset = this.rngNodes.range(0, 1_000_000_000);
+    node.blind = false;
     node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1, savedVote: node.saved }, this.clock(node));
     this.note(`node ${pnn} started (life ${node.life})`);
     this.net.nodeStarted(pnn);
@@ -345,7 +354,6 @@ export class ClusterSim {
     if (node.status !== "running") return;
     this.note(`node ${pnn} frozen`);
     node.status = "frozen";
-    node.minoritySinceMs = -1;
   }
 
   resume(pnn: number): void {
@@ -380,7 +388,9 @@ export class ClusterSim {
     const life = node.life;
     const work = () => {
       if (node.life !== life || node.status !== "running") return;
-      this.stepNode(node, make(this.clock(node)));
+      const input = make(this.clock(node));
+      if (node.blind && input.kind === "peer-down") return;
+      this.stepNode(node, input);
       after?.();
     };
     if (node.status === "frozen") node.inbox.push(work);
@@ -537,29 +547,46 @@ export class ClusterSim {
   }
 
   /**
-   * A leader cut off into a minority cannot know it at once; it must notice
-   * within the keepalive limit. So: no node acts as leader in a partition
-   * without a majority of configured nodes for longer than that bound.
+   * A leader cut off into a minority cannot know it at once: it learns that a
+   * peer is gone when the connection closes, or only after the keepalive
+   * limit when the peer falls silent (frozen, crashed, a one-way cut). So the
+   * check is: no node acts as leader in a partition without a majority of the
+   * configured nodes once enough of the missing nodes have been missing for
+   * longer than that limit for it to have noticed.
    */
   private checkMajority(): void {
     const t = this.timing;
     // Silence limit, one more keepalive tick, a late timer (up to 200 ms) and delivery.
     const grace = t.keepaliveIntervalMs * (t.keepaliveLimit + 1) + t.recoverIntervalMs + 300;
     const need = majorityOfConfigured(this.node(0).config);
+    const now = this.sched.nowMs;
+    const n = this.n;
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a === b) continue;
+        const up = a.status === "running" && b.status === "running" && this.net.linked(a.pnn, b.pnn);
+        const k = a.pnn * n + b.pnn;
+        if (up) this.missingSince[k] = -1;
+        else if ((this.missingSince[k] ?? -1) < 0) this.missingSince[k] = now;
+      }
+    }
     for (const node of this.nodes) {
-      if (node.status !== "running" || node.state?.role !== "leader") {
-        node.minoritySinceMs = -1;
-        continue;
-      }
+      if (node.status !== "running" || node.state?.role !== "leader") continue;
       const size = this.componentSize(node.pnn);
-      if (size >= need) {
-        node.minoritySinceMs = -1;
-        continue;
+      if (size >= need) continue;
+      // Nodes it may still count: reachable, or missing too briefly to notice.
+      let excusable = 1;
+      let longest = 0;
+      for (let m = 0; m < n; m++) {
+        if (m === node.pnn) continue;
+        const since = this.missingSince[node.pnn * n + m] ?? -1;
+        if (since < 0 || now - since <= grace) excusable++;
+        else longest = Math.max(longest, now - since);
       }
-      if (node.minoritySinceMs < 0) node.minoritySinceMs = this.sched.nowMs;
-      else if (this.sched.nowMs - node.minoritySinceMs > grace) {
+      if (excusable < need) {
         this.fail(
-          `node ${node.pnn} has led for ${this.sched.nowMs - node.minoritySinceMs} ms in a partition of ${size} nodes (majority ${need})`,
+          `node ${node.pnn} leads in a partition of ${size} nodes (majority ${need}); ` +
+            `${n - excusable} nodes have been out of its reach for more than ${grace} ms (up to ${longest} ms)`,
         );
         return;
       }
@@ -803,6 +830,19 @@ export function simulate(opts: SimOptions): SimResult {
   const sabotage = opts.sabotage;
   if (sabotage !== undefined) {
     sim.sched.at(sabotage.atMs, () => {
+      if (sabotage.kind === "blind-leader") {
+        const l = sim.nodes.find((y) => y.status === "running" && y.state?.role === "leader");
+        if (l?.state === undefined) return;
+        sim.note(`SABOTAGE: node ${l.pnn} cut off silently and blind to silence`);
+        l.state.config = { ...l.state.config, keepaliveLimit: 1_000_000 };
+        l.blind = true;
+        for (let m = 0; m < sim.n; m++) {
+          if (m === l.pnn) continue;
+          sim.net.cut(l.pnn, m, false);
+          sim.net.cut(m, l.pnn, false);
+        }
+        return;
+      }
       const x = sim.nodes.find((y) => y.status === "running" && y.state !== undefined && y.state.role !== "leader");
       if (x?.state === undefined) return;
       // Behind the core's back: the core itself would step down at its next

@@ -49,6 +49,8 @@ export class Network {
   private readonly slow = new Map<number, Slow>();
   /** Bumped when a node dies, so notices meant for its previous life are dropped. */
   private readonly life: number[];
+  /** Latest peer-up/peer-down scheduled for (node, peer): notices about one peer never overtake each other. */
+  private readonly noticeAt = new Map<number, number>();
   private nextId = 1;
   /** Packets that arrived, for throughput figures. */
   delivered = 0;
@@ -161,9 +163,17 @@ export class Network {
     this.redial(a, b, this.rng.range(this.reconnectMs[0], this.reconnectMs[1]));
   }
 
+  /** When to tell `node` something about `peer`: after anything already on its way about that peer. */
+  private noticeTime(node: number, peer: number): number {
+    const key = this.dirKey(node, peer);
+    const at = Math.max(this.sched.nowMs + this.rng.range(0, 3), this.noticeAt.get(key) ?? 0);
+    this.noticeAt.set(key, at);
+    return at;
+  }
+
   private notifyDown(node: number, peer: number): void {
     const life = this.life[node];
-    this.sched.after(this.rng.range(0, 3), () => {
+    this.sched.at(this.noticeTime(node, peer), () => {
       if (this.life[node] !== life || this.hooks.status(node) === "dead") return;
       this.hooks.peerDown(node, peer);
     });
@@ -244,9 +254,8 @@ export class Network {
     }
     const lo = Math.min(a, b);
     const hi = Math.max(a, b);
-    const now = this.sched.nowMs;
-    const upLo = now + this.rng.range(0, 3);
-    const upHi = now + this.rng.range(0, 3);
+    const upLo = this.noticeTime(lo, hi);
+    const upHi = this.noticeTime(hi, lo);
     // Packets towards an end never overtake that end's own peer-up.
     const c: Conn = {
       id: this.nextId++,

@@ -39,6 +39,15 @@ test("a second leader in the same term is caught in no-lock mode", () => {
   assert.match(r.failure ?? "", /^t=6000 two leaders in term \d+: node \d \(life 1, from t=\d+\) and node \d \(life 1\), both leading now/);
 });
 
+test("a leader that keeps leading a minority past the keepalive limit is caught (no lock, majority)", () => {
+  const r = simulate({ seed: 7, nodes: 5, lock: false, faults: false, sabotage: { kind: "blind-leader", atMs: 6000 } });
+  assert.equal(r.ok, false);
+  assert.match(r.failure ?? "", /node \d leads in a partition of 1 nodes \(majority 3\); 4 nodes have been out of its reach for more than \d+ ms/);
+  // Caught only once the leader could have noticed: not before the keepalive limit.
+  const at = Number(/^t=(\d+)/.exec(r.failure ?? "")?.[1]);
+  assert.ok(at > 6000 + 3000, `caught at ${at}`);
+});
+
 test("PRNG: deterministic, in range, roughly uniform", () => {
   const a = new Prng(99);
   const b = new Prng(99);
