@@ -564,9 +564,10 @@ export class ClusterSim {
     for (const a of this.nodes) {
       for (const b of this.nodes) {
         if (a === b) continue;
-        const up = a.status === "running" && b.status === "running" && this.net.linked(a.pnn, b.pnn);
+        const up = b.status === "running" && this.net.linked(a.pnn, b.pnn);
         const k = a.pnn * n + b.pnn;
-        if (up) this.missingSince[k] = -1;
+        // A frozen node notices nothing: its window starts when it runs again.
+        if (up || a.status !== "running") this.missingSince[k] = -1;
         else if ((this.missingSince[k] ?? -1) < 0) this.missingSince[k] = now;
       }
     }
