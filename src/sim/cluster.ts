@@ -506,7 +506,7 @@ export class ClusterSim {
 
   fail(message: string): void {
     if (this.failure !== undefined) return;
-    this.failure = `t=${this.sched.nowMs} ${message}`;
+    this.failure = `t=${this.sched.nowMs} step ${this.coreSteps}: ${message}`;
     this.note(`INVARIANT VIOLATED: ${message}`);
   }
 

@@ -26,7 +26,7 @@ test("a second leader forced behind the core's back is caught in lock mode", () 
   assert.ok(clean.ok, clean.failure);
   const r = simulate({ seed: 7, nodes: 4, lock: true, faults: false, sabotage: { kind: "second-leader", atMs: 6000 } });
   assert.equal(r.ok, false);
-  assert.match(r.failure ?? "", /^t=6000 node \d acts as leader but the lock service records node \d \(life 1\) as holder$/);
+  assert.match(r.failure ?? "", /^t=6000 step \d+: node \d acts as leader but the lock service records node \d \(life 1\) as holder$/);
   assert.ok(r.trace.some((l) => l.includes("SABOTAGE")));
   assert.ok(r.trace.length <= 40);
 });
@@ -36,7 +36,7 @@ test("a second leader in the same term is caught in no-lock mode", () => {
   assert.ok(clean.ok, clean.failure);
   const r = simulate({ seed: 7, nodes: 4, lock: false, faults: false, sabotage: { kind: "second-leader", atMs: 6000 } });
   assert.equal(r.ok, false);
-  assert.match(r.failure ?? "", /^t=6000 two leaders in term \d+: node \d \(life 1, from t=\d+\) and node \d \(life 1\), both leading now/);
+  assert.match(r.failure ?? "", /^t=6000 step \d+: two leaders in term \d+: node \d \(life 1, from t=\d+\) and node \d \(life 1\), both leading now/);
 });
 
 test("a leader that keeps leading a minority past the keepalive limit is caught (no lock, majority)", () => {
