@@ -13,6 +13,8 @@ import {
   decodeDbidMap,
   decodePublicIpInfo,
   decodeString,
+  decodeTickleList,
+  encodeConnection,
   decodeU64,
   encodePidSrvid,
   encodeU32,
@@ -25,8 +27,10 @@ import {
 import type { CliContext } from "./context.ts";
 import {
   CONTROL_LOG_NAMES,
+  type Connection,
   type Daemon,
   DaemonFailure,
+  type TickleList,
   type PublicIpDetails,
   type PublicIpEntry,
   statusFailureLine,
@@ -77,6 +81,10 @@ export async function connectDaemon(ctx: CliContext, socketPath: string): Promis
   return { ok: true, daemon: new ClientDaemon(ctx, client) };
 }
 
+function connectionBytes(c: Connection): Buffer {
+  return encodeConnection({ src: { addr: c.src.address, port: c.src.port }, dst: { addr: c.dst.address, port: c.dst.port } });
+}
+
 class ClientDaemon implements Daemon {
   private srvidCounter: bigint;
 
@@ -95,21 +103,29 @@ class ClientDaemon implements Daemon {
     return this.ctx.timeoutSec * 1000;
   }
 
-  private async call<T>(name: keyof typeof CONTROL_LOG_NAMES, dest: number, f: (t: number) => Promise<T>): Promise<T> {
+  private async call<T>(
+    name: keyof typeof CONTROL_LOG_NAMES,
+    dest: number,
+    f: (t: number) => Promise<T>,
+    quiet = false,
+  ): Promise<T> {
     const control = CONTROL_LOG_NAMES[name];
+    const log = (s: string) => {
+      if (!quiet) this.ctx.stderr(s);
+    };
     try {
       return await f(this.timeoutMs);
     } catch (e) {
       if (e instanceof ControlError) {
-        this.ctx.stderr(statusFailureLine(control, e.status));
+        log(statusFailureLine(control, e.status));
         throw new DaemonFailure(e.status);
       }
       if (e instanceof ControlTimeoutError) {
-        this.ctx.stderr(transportFailureLine(control, dest, ETIMEDOUT));
+        log(transportFailureLine(control, dest, ETIMEDOUT));
         throw new DaemonFailure(ETIMEDOUT);
       }
       if (this.client.closed) throw new DaemonGone();
-      this.ctx.stderr(transportFailureLine(control, dest, EIO));
+      log(transportFailureLine(control, dest, EIO));
       throw new DaemonFailure(EIO);
     }
   }
@@ -319,6 +335,36 @@ class ClientDaemon implements Daemon {
 
   getStatHistory(dest: number): Promise<Statistics[]> {
     return this.call("getStatHistory", dest, async (t) => decodeStatisticsList((await this.ok(dest, Control.GET_STAT_HISTORY, EMPTY, t)).data));
+  }
+
+  getTickleList(dest: number, address: string, port: number): Promise<TickleList> {
+    return this.call("getTickleList", dest, async (t) => {
+      const r = decodeTickleList((await this.ok(dest, Control.GET_TCP_TICKLE_LIST, encodeSockAddr(address, port), t)).data);
+      const ep = (a: { addr: string; port: number }) => ({ address: a.addr, port: a.port });
+      return { address: r.addr.addr, conns: r.conns.map((c) => ({ src: ep(c.src), dst: ep(c.dst) })) };
+    });
+  }
+
+  tcpAddDelayedUpdate(dest: number, conn: Connection, quiet = false): Promise<void> {
+    return this.call(
+      "tcpAddDelayedUpdate",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.TCP_ADD_DELAYED_UPDATE, connectionBytes(conn), t);
+      },
+      quiet,
+    );
+  }
+
+  tcpRemove(dest: number, conn: Connection, quiet = false): Promise<void> {
+    return this.call(
+      "tcpRemove",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.TCP_REMOVE, connectionBytes(conn), t);
+      },
+      quiet,
+    );
   }
 
   private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {

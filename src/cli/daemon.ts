@@ -25,6 +25,22 @@ export interface PublicIpDetails {
   ifaces: Iface[];
 }
 
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** A TCP connection to a public address: src is the server side, dst the client. */
+export interface Connection {
+  src: Endpoint;
+  dst: Endpoint;
+}
+
+export interface TickleList {
+  address: string;
+  conns: Connection[];
+}
+
 export class DaemonFailure extends Error {
   constructor(
     readonly ret: number,
@@ -81,6 +97,10 @@ export interface Daemon {
   getStatistics(dest: number): Promise<Statistics>;
   resetStatistics(dest: number): Promise<void>;
   getStatHistory(dest: number): Promise<Statistics[]>;
+  getTickleList(dest: number, address: string, port: number): Promise<TickleList>;
+  /** quiet: no failure log line (ctdb sends lists of these without logging each). */
+  tcpAddDelayedUpdate(dest: number, conn: Connection, quiet?: boolean): Promise<void>;
+  tcpRemove(dest: number, conn: Connection, quiet?: boolean): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -136,6 +156,9 @@ export const CONTROL_LOG_NAMES = {
   getStatistics: "STATISTICS",
   resetStatistics: "STATISTICS_RESET",
   getStatHistory: "GET_STAT_HISTORY",
+  getTickleList: "GET_TCP_TICKLE_LIST",
+  tcpAddDelayedUpdate: "TCP_ADD_DELAYED_UPDATE",
+  tcpRemove: "TCP_REMOVE",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

@@ -57,6 +57,9 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   statistics: async () => (await import("./commands/statistics.ts")).statistics,
   statisticsreset: async () => (await import("./commands/statistics.ts")).statisticsreset,
   stats: async () => (await import("./commands/statistics.ts")).stats,
+  gettickles: async () => (await import("./commands/tickles.ts")).gettickles,
+  addtickle: async () => (await import("./commands/tickles.ts")).addtickle,
+  deltickle: async () => (await import("./commands/tickles.ts")).deltickle,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };
@@ -64,6 +67,8 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
 /** Hooks for tests: a fake daemon instead of the socket. */
 export interface MainHooks {
   connect?: (ctx: CliContext, socketPath: string) => Promise<{ ok: true; daemon: Daemon } | { ok: false }>;
+  /** Standard input for commands that read lists (addtickle, deltickle). */
+  stdin?: () => Promise<string>;
 }
 
 export async function main(argv: string[], ctxIn: Partial<CliContext> = {}, hooks: MainHooks = {}): Promise<number> {
@@ -172,6 +177,7 @@ async function runCommand(
   const { Session } = await import("./session.ts");
   const session = new Session(ctx, conn.daemon);
   session.verbose = verbose;
+  if (hooks.stdin !== undefined) session.readStdin = hooks.stdin;
   try {
     if (pnnOption !== -1) {
       if (!(await session.verifyPnn(pnnOption))) return 1;

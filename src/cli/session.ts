@@ -16,6 +16,8 @@ export class Session {
   cmdPnn: number;
   /** -v was given. */
   verbose = false;
+  /** All of standard input, for commands that read lists from it. */
+  readStdin: () => Promise<string> = readAllStdin;
   private nodemap: NodeEntry[] | null = null;
 
   constructor(
@@ -175,6 +177,12 @@ export class Session {
       return UNKNOWN_PNN;
     }
   }
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Run a control, turning a DaemonFailure into ctdb's exit code. */

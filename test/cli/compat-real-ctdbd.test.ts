@@ -182,6 +182,14 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     ["continue"],
     ["enable"],
     ["checktcpport"],
+    ["gettickles", "10.0.0.1"],
+    ["-X", "gettickles", "10.0.0.1", "445"],
+    ["gettickles", "bogus"],
+    ["gettickles"],
+    ["addtickle", "10.0.0.1:445", "10.0.0.2:5000"],
+    ["deltickle", "10.0.0.1:445", "10.0.0.2:5000"],
+    ["addtickle", "10.0.0.1", "10.0.0.2:5000"],
+    ["deltickle", "10.0.0.1:445"],
   ];
   for (const argv of plain) {
     it(`same output: ${argv.join(" ")}`, async () => {

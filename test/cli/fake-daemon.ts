@@ -1,7 +1,7 @@
 // An in-memory daemon for command tests, shaped like the state tables of
 // CTDB's fake_ctdbd used by its tool unit tests (NODEMAP, IFACES, VNNMAP,
 // RUNSTATE, RECLOCK, per-node capabilities, failing controls).
-import { type Daemon, DaemonFailure, statusFailureLine, transportFailureLine } from "../../src/cli/daemon.ts";
+import { type Connection, type Daemon, DaemonFailure, statusFailureLine, transportFailureLine } from "../../src/cli/daemon.ts";
 import type { NodeEntry } from "../../src/cli/format/nodemap.ts";
 import type { Iface } from "../../src/cli/format/simple.ts";
 import { decodeStatistics, STATISTICS_SIZE, type Statistics } from "../../src/cli/format/statistics.ts";
@@ -26,6 +26,9 @@ export interface FakeState {
   dbs: { dbId: number; name: string; flags: number; seqnum: bigint; health: string | null }[];
   processes: { pid: number; srvids: bigint[] }[];
   roles: { lmaster: boolean; leader: boolean };
+  tickles: Connection[];
+  /** Connections whose registration the daemon refuses. */
+  refuseTickles: string[];
   publicIps: Record<number, { address: string; pnn: number }[]>;
   debug: number;
   /** Controls (by method name) that time out. */
@@ -73,6 +76,8 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
     dbs: [],
     processes: [],
     roles: { lmaster: true, leader: true },
+    tickles: [],
+    refuseTickles: [],
     publicIps: {},
     debug: 3,
     timeouts: new Set(),
@@ -123,6 +128,9 @@ const NAMES: Record<string, string> = {
   getStatistics: "STATISTICS",
   resetStatistics: "STATISTICS_RESET",
   getStatHistory: "GET_STAT_HISTORY",
+  getTickleList: "GET_TCP_TICKLE_LIST",
+  tcpAddDelayedUpdate: "TCP_ADD_DELAYED_UPDATE",
+  tcpRemove: "TCP_REMOVE",
 };
 
 export class FakeDaemon implements Daemon {
@@ -323,6 +331,27 @@ export class FakeDaemon implements Daemon {
   getStatHistory(dest: number) {
     return this.op("getStatHistory", dest, () => [] as Statistics[]);
   }
+  getTickleList(dest: number, address: string, port: number) {
+    return this.op("getTickleList", dest, () => ({
+      address,
+      conns: this.st.tickles.filter((c) => c.src.address === address && (port === 0 || c.src.port === port)),
+    }));
+  }
+  tcpAddDelayedUpdate(dest: number, conn: Connection, quiet = false) {
+    return this.op("tcpAddDelayedUpdate", dest, () => {
+      if (this.st.refuseTickles.includes(conn.dst.address)) {
+        if (!quiet) this.log(statusFailureLine("TCP_ADD_DELAYED_UPDATE", -1));
+        throw new DaemonFailure(-1);
+      }
+      this.st.tickles.push(conn);
+    });
+  }
+  tcpRemove(dest: number, conn: Connection, _quiet = false) {
+    return this.op("tcpRemove", dest, () => {
+      const key = JSON.stringify(conn);
+      this.st.tickles = this.st.tickles.filter((c) => JSON.stringify(c) !== key);
+    });
+  }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;
   }
@@ -347,6 +376,7 @@ export async function runWithFake(
   argv: string[],
   st: FakeState | null,
   env: Record<string, string | undefined> = {},
+  stdin = "",
 ): Promise<Captured> {
   const { main } = await import("../../src/cli/main.ts");
   let stdout = "";
@@ -359,6 +389,7 @@ export async function runWithFake(
       }
       return { ok: true, daemon: new FakeDaemon(st, (s) => ctx.stderr(s)) };
     },
+    stdin: async () => stdin,
   };
   const rc = await main(
     argv,
