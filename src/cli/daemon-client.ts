@@ -8,7 +8,14 @@ import { constants as osConstants } from "node:os";
 import { CtdbClient } from "../client/client.ts";
 import * as controls from "../client/controls.ts";
 import { ControlError, ControlTimeoutError } from "../client/errors.ts";
-import { BROADCAST_CONNECTED, Control, SRVID_CTDB_TOOL, SRVID_TAKEOVER_RUN, UNKNOWN_PNN } from "../protocol/constants.ts";
+import {
+  BROADCAST_CONNECTED,
+  Control,
+  SRVID_CTDB_TOOL,
+  SRVID_MEM_DUMP,
+  SRVID_TAKEOVER_RUN,
+  UNKNOWN_PNN,
+} from "../protocol/constants.ts";
 import {
   decodeDbidMap,
   decodePublicIpInfo,
@@ -365,6 +372,52 @@ class ClientDaemon implements Daemon {
       },
       quiet,
     );
+  }
+
+  setRecmode(dest: number, mode: number): Promise<void> {
+    return this.call("setRecmode", dest, async (t) => {
+      await this.ok(dest, Control.SET_RECMODE, encodeU32(mode), t);
+    });
+  }
+
+  dumpMemory(dest: number): Promise<string> {
+    return this.call("dumpMemory", dest, async (t) => decodeString((await this.ok(dest, Control.DUMP_MEMORY, EMPTY, t)).data));
+  }
+
+  async recoverdMemoryDump(dest: number): Promise<Buffer> {
+    const r = await this.requestReply(dest, SRVID_MEM_DUMP, undefined);
+    if (r === "timeout") throw new Error("unreachable: no time limit");
+    return r;
+  }
+
+  /**
+   * Send a srvid_message {our pnn, reply srvid} to dest on srvid and wait for
+   * the first message on the reply srvid (up to timeoutMs, or forever).
+   */
+  private async requestReply(dest: number, srvid: bigint, timeoutMs: number | undefined): Promise<Buffer | "timeout"> {
+    this.srvidCounter += 1n;
+    const replySrvid = this.srvidCounter;
+    let answer: ((data: Buffer) => void) | undefined;
+    const answered = new Promise<Buffer>((resolve) => {
+      answer = resolve;
+    });
+    await this.client.registerSrvid(replySrvid, (data) => answer?.(data));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.client.sendMessage(dest, srvid, encodeSrvidMessage({ pnn: this.pnn, srvid: replySrvid }));
+      const waits: Promise<Buffer | "timeout">[] = [answered];
+      if (timeoutMs !== undefined) {
+        waits.push(
+          new Promise<"timeout">((resolve) => {
+            timer = setTimeout(() => resolve("timeout"), timeoutMs);
+          }),
+        );
+      }
+      return await Promise.race(waits);
+    } finally {
+      clearTimeout(timer);
+      await this.client.deregisterSrvid(replySrvid).catch(() => undefined);
+    }
   }
 
   private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {

@@ -101,6 +101,14 @@ export interface Daemon {
   /** quiet: no failure log line (ctdb sends lists of these without logging each). */
   tcpAddDelayedUpdate(dest: number, conn: Connection, quiet?: boolean): Promise<void>;
   tcpRemove(dest: number, conn: Connection, quiet?: boolean): Promise<void>;
+  setRecmode(dest: number, mode: number): Promise<void>;
+  /** ctdbd's talloc memory report. */
+  dumpMemory(dest: number): Promise<string>;
+  /**
+   * Ask the recovery daemon on dest for its memory report and wait for it
+   * (ctdb waits without a time limit; -T ends the wait).
+   */
+  recoverdMemoryDump?(dest: number): Promise<Buffer>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -159,6 +167,8 @@ export const CONTROL_LOG_NAMES = {
   getTickleList: "GET_TCP_TICKLE_LIST",
   tcpAddDelayedUpdate: "TCP_ADD_DELAYED_UPDATE",
   tcpRemove: "TCP_REMOVE",
+  setRecmode: "SET_RECMODE",
+  dumpMemory: "DUMP_MEMORY",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

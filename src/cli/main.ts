@@ -60,6 +60,9 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   gettickles: async () => (await import("./commands/tickles.ts")).gettickles,
   addtickle: async () => (await import("./commands/tickles.ts")).addtickle,
   deltickle: async () => (await import("./commands/tickles.ts")).deltickle,
+  recover: async () => (s, a) => import("./commands/recover.ts").then((m) => m.recover(s, a)),
+  dumpmemory: async () => (await import("./commands/recover.ts")).dumpmemory,
+  rddumpmemory: async () => (await import("./commands/recover.ts")).rddumpmemory,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

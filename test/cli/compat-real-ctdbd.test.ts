@@ -262,6 +262,20 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     await same(["getcapabilities"]);
   });
 
+  it("recover by tandem starts a new generation", async () => {
+    const gen = () => /Generation:([0-9]+)/.exec(real(["status"]).stdout)?.[1];
+    const before = gen();
+    assert.deepEqual(await ours(["recover"]), { rc: 0, stdout: "", stderr: "" });
+    assert.notEqual(gen(), before);
+    await same(["recover", "x"]);
+  });
+
+  it("memory reports: same first line", async () => {
+    const first = (o: Out) => ({ rc: o.rc, line: o.stdout.split("\n")[0]?.replace(/[0-9]+/g, "N"), stderr: o.stderr });
+    assert.deepEqual(first(await ours(["dumpmemory"])), first(real(["dumpmemory"])));
+    assert.deepEqual(first(await ours(["-T", "10", "rddumpmemory"])), first(real(["-T", "10", "rddumpmemory"])));
+  });
+
   it("disable / enable by tandem, as ctdb reports them", async () => {
     const d = await ours(["disable"]);
     assert.deepEqual(d, { rc: 0, stdout: "", stderr: "" });

@@ -88,3 +88,27 @@ describe("process-exists, setlmasterrole, setleaderrole", () => {
     assert.ok(bad.stdout.endsWith("  setleaderrole   on|off                       set LEADER role\n"));
   });
 });
+
+describe("recover, dumpmemory, rddumpmemory", () => {
+  it("recover waits for a new generation", async () => {
+    const st = fakeState({ generation: 100 });
+    assert.deepEqual(await runWithFake(["recover"], st), { rc: 0, stdout: "", stderr: "" });
+    assert.equal(st.generation, 101);
+    assert.ok(st.calls.includes("setRecmode:0"));
+  });
+
+  it("recover reports a leader it cannot ask", async () => {
+    const st = fakeState({ timeouts: new Set(["getRecmode"]) });
+    const r = await runWithFake(["recover"], st);
+    assert.deepEqual(r, {
+      rc: 110,
+      stdout: "",
+      stderr: "Control GET_RECMODE failed to node 0, ret=110\nFailed to get recovery mode from node 0\n",
+    });
+  });
+
+  it("memory reports are printed as they come", async () => {
+    assert.equal((await runWithFake(["dumpmemory"], fakeState())).stdout, "full talloc report on 'ctdb'\n");
+    assert.equal((await runWithFake(["rddumpmemory"], fakeState())).stdout, "full talloc report on 'recoverd'\n");
+  });
+});

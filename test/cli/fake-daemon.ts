@@ -131,6 +131,8 @@ const NAMES: Record<string, string> = {
   getTickleList: "GET_TCP_TICKLE_LIST",
   tcpAddDelayedUpdate: "TCP_ADD_DELAYED_UPDATE",
   tcpRemove: "TCP_REMOVE",
+  setRecmode: "SET_RECMODE",
+  dumpMemory: "DUMP_MEMORY",
 };
 
 export class FakeDaemon implements Daemon {
@@ -351,6 +353,18 @@ export class FakeDaemon implements Daemon {
       const key = JSON.stringify(conn);
       this.st.tickles = this.st.tickles.filter((c) => JSON.stringify(c) !== key);
     });
+  }
+  setRecmode(dest: number, mode: number) {
+    return this.op("setRecmode", dest, () => {
+      // A recovery completes at once here, with a new generation.
+      if (mode === 1) this.st.generation += 1;
+    });
+  }
+  dumpMemory(dest: number) {
+    return this.op("dumpMemory", dest, () => "full talloc report on 'ctdb'\n");
+  }
+  async recoverdMemoryDump(_dest: number) {
+    return Buffer.from("full talloc report on 'recoverd'\n\0junk");
   }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;
