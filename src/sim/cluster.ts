@@ -549,10 +549,11 @@ export class ClusterSim {
   /**
    * A leader cut off into a minority cannot know it at once: it learns that a
    * peer is gone when the connection closes, or only after the keepalive
-   * limit when the peer falls silent (frozen, crashed, a one-way cut). So the
-   * check is: no node acts as leader in a partition without a majority of the
-   * configured nodes once enough of the missing nodes have been missing for
-   * longer than that limit for it to have noticed.
+   * limit when the peer falls silent (frozen, crashed, a one-way cut towards
+   * the leader). So the check is: no node acts as leader in a partition (of
+   * nodes reaching each other both ways) without a majority of the configured
+   * nodes once enough of the others have been silent towards it, or cut off
+   * from it, for longer than that limit.
    */
   private checkMajority(): void {
     const t = this.timing;
@@ -564,7 +565,9 @@ export class ClusterSim {
     for (const a of this.nodes) {
       for (const b of this.nodes) {
         if (a === b) continue;
-        const up = b.status === "running" && this.net.linked(a.pnn, b.pnn);
+        // What `a` can notice itself is silence from `b`; a cut the other way
+        // shows up only when `b` gives up on the connection and closes it.
+        const up = b.status === "running" && this.net.isOpen(a.pnn, b.pnn) && !this.net.isBlocked(b.pnn, a.pnn);
         const k = a.pnn * n + b.pnn;
         // A frozen node notices nothing: its window starts when it runs again.
         if (up || a.status !== "running") this.missingSince[k] = -1;

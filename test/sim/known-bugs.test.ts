@@ -57,11 +57,12 @@ test(
 );
 
 test(
-  "no lock: a candidate that lost its majority or eligibility while waiting for votes never acts as leader",
+  "no lock: a node never hands out a recovery on a stale view (lost majority, lost eligibility, queued input after a pause)",
   {
     todo:
-      "core bug: onVote() makes a candidate leader on the vote count alone; it then recovers (minority vnnmap) " +
-      "and steps down in the same step. Guard with hasQuorum(state) && eligible(state).",
+      "core bug: step() acts on the input before expiring silent peers, and onVote() makes a candidate leader " +
+      "on the vote count alone; the node recovers with a minority vnnmap and steps down in the same step. " +
+      "Fix: expire silent peers (and step down without quorum) first in step(); guard onVote with hasQuorum && eligible.",
   },
   () => {
     for (const [seed, nodes, requireMajority] of [
@@ -69,6 +70,8 @@ test(
       [640, 3, true],
       [100_125, 3, true],
       [328, 6, false],
+      [1_001_655, 3, true],
+      [1_008_429, 7, true],
     ] as const) {
       const r = simulate({ seed, nodes, lock: false, requireMajority });
       assert.ok(r.ok, `seed ${seed}: ${why(r)}`);
