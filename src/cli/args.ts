@@ -78,7 +78,7 @@ export function defaultOptions(): GlobalOptions {
  * and how many characters were used (0 when nothing was converted), and
  * whether the value overflowed a 64-bit integer.
  */
-export function cStrtol(s: string): { value: bigint; used: number; overflow: boolean; negative: boolean } {
+export function cStrtol(s: string, fixedBase: 0 | 10 = 0): { value: bigint; used: number; overflow: boolean; negative: boolean } {
   let i = 0;
   while (i < s.length && " \t\n\v\f\r".includes(s[i]!)) i++;
   let negative = false;
@@ -87,7 +87,9 @@ export function cStrtol(s: string): { value: bigint; used: number; overflow: boo
     i++;
   }
   let base = 10;
-  if (s[i] === "0" && (s[i + 1] === "x" || s[i + 1] === "X") && isDigit(s[i + 2], 16)) {
+  if (fixedBase === 10) {
+    base = 10;
+  } else if (s[i] === "0" && (s[i + 1] === "x" || s[i + 1] === "X") && isDigit(s[i + 2], 16)) {
     base = 16;
     i += 2;
   } else if (s[i] === "0") {
@@ -131,8 +133,8 @@ export function parsePoptInt(s: string): { ok: true; value: number } | { ok: fal
  * Returns the errno-style failure (EINVAL 22, ERANGE 34) or the value
  * reduced to 64 bits unsigned.
  */
-export function smbStrtoul(s: string): { ok: true; value: bigint } | { ok: false; errno: number } {
-  const r = cStrtol(s);
+export function smbStrtoul(s: string, base: 0 | 10 = 0): { ok: true; value: bigint } | { ok: false; errno: number } {
+  const r = cStrtol(s, base);
   if (r.used === 0) return { ok: false, errno: 22 };
   const magnitude = r.value < 0n ? -r.value : r.value;
   if (magnitude > 18446744073709551615n) return { ok: false, errno: 34 };

@@ -12,7 +12,9 @@ import {
   BROADCAST_CONNECTED,
   Control,
   SRVID_CTDB_TOOL,
+  SRVID_DISABLE_IP_CHECK,
   SRVID_MEM_DUMP,
+  SRVID_REBALANCE_NODE,
   SRVID_TAKEOVER_RUN,
   UNKNOWN_PNN,
 } from "../protocol/constants.ts";
@@ -24,6 +26,7 @@ import {
   encodeConnection,
   decodeU64,
   encodePidSrvid,
+  encodePublicIp,
   encodeU32,
   encodeAddrInfo,
   encodeBanState,
@@ -417,6 +420,47 @@ class ClientDaemon implements Daemon {
     } finally {
       clearTimeout(timer);
       await this.client.deregisterSrvid(replySrvid).catch(() => undefined);
+    }
+  }
+
+  addPublicIp(dest: number, address: string, mask: number, iface: string): Promise<void> {
+    return this.call("addPublicIp", dest, async (t) => {
+      await this.ok(dest, Control.ADD_PUBLIC_IP, encodeAddrInfo({ addr: address, mask, iface }), t);
+    });
+  }
+
+  delPublicIp(dest: number, address: string): Promise<void> {
+    return this.call("delPublicIp", dest, async (t) => {
+      // ctdb sends no interface name: a zero-length string, not an empty one.
+      const data = Buffer.concat([encodeSockAddr(address), encodeU32(0), encodeU32(0)]);
+      await this.ok(dest, Control.DEL_PUBLIC_IP, data, t);
+    });
+  }
+
+  releaseIp(dest: number, address: string, pnn: number): Promise<void> {
+    // Sent to several nodes at once, which ctdb does without logging each failure.
+    return this.call(
+      "releaseIp",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.RELEASE_IP, encodePublicIp({ pnn, addr: address }), t);
+      },
+      true,
+    );
+  }
+
+  takeoverIp(dest: number, address: string, pnn: number): Promise<void> {
+    return this.call("takeoverIp", dest, async (t) => {
+      await this.ok(dest, Control.TAKEOVER_IP, encodePublicIp({ pnn, addr: address }), t);
+    });
+  }
+
+  async broadcastU32(which: "rebalance-node" | "disable-ip-check", value: number): Promise<void> {
+    const srvid = which === "rebalance-node" ? SRVID_REBALANCE_NODE : SRVID_DISABLE_IP_CHECK;
+    try {
+      this.client.sendMessage(BROADCAST_CONNECTED, srvid, encodeU32(value >>> 0));
+    } catch {
+      throw new DaemonGone();
     }
   }
 

@@ -109,6 +109,12 @@ export interface Daemon {
    * (ctdb waits without a time limit; -T ends the wait).
    */
   recoverdMemoryDump?(dest: number): Promise<Buffer>;
+  addPublicIp(dest: number, address: string, mask: number, iface: string): Promise<void>;
+  delPublicIp(dest: number, address: string): Promise<void>;
+  releaseIp(dest: number, address: string, pnn: number): Promise<void>;
+  takeoverIp(dest: number, address: string, pnn: number): Promise<void>;
+  /** Broadcast a message carrying one u32 (REBALANCE_NODE, DISABLE_IP_CHECK) to all connected nodes. */
+  broadcastU32(srvid: "rebalance-node" | "disable-ip-check", value: number): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -169,6 +175,10 @@ export const CONTROL_LOG_NAMES = {
   tcpRemove: "TCP_REMOVE",
   setRecmode: "SET_RECMODE",
   dumpMemory: "DUMP_MEMORY",
+  addPublicIp: "ADD_PUBLIC_IP",
+  delPublicIp: "DEL_PUBLIC_IP",
+  releaseIp: "RELEASE_IP",
+  takeoverIp: "TAKEOVER_IP",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

@@ -63,6 +63,9 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   recover: async () => (s, a) => import("./commands/recover.ts").then((m) => m.recover(s, a)),
   dumpmemory: async () => (await import("./commands/recover.ts")).dumpmemory,
   rddumpmemory: async () => (await import("./commands/recover.ts")).rddumpmemory,
+  addip: async () => (s, a) => import("./commands/ipadmin.ts").then((m) => m.addip(s, a)),
+  delip: async () => (await import("./commands/ipadmin.ts")).delip,
+  moveip: async () => (s, a) => import("./commands/ipadmin.ts").then((m) => m.moveip(s, a)),
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

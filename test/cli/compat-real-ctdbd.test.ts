@@ -190,6 +190,13 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     ["deltickle", "10.0.0.1:445", "10.0.0.2:5000"],
     ["addtickle", "10.0.0.1", "10.0.0.2:5000"],
     ["deltickle", "10.0.0.1:445"],
+    ["delip", "10.0.0.99"],
+    ["delip", "bogus"],
+    ["addip", "10.0.0.99", "eth0"],
+    ["addip", "10.0.0.99/24"],
+    ["moveip", "10.0.0.99", "x"],
+    ["moveip", "bogus", "0"],
+    ["moveip", "10.0.0.99", "4294967295"],
   ];
   for (const argv of plain) {
     it(`same output: ${argv.join(" ")}`, async () => {

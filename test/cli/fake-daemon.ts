@@ -133,6 +133,10 @@ const NAMES: Record<string, string> = {
   tcpRemove: "TCP_REMOVE",
   setRecmode: "SET_RECMODE",
   dumpMemory: "DUMP_MEMORY",
+  addPublicIp: "ADD_PUBLIC_IP",
+  delPublicIp: "DEL_PUBLIC_IP",
+  releaseIp: "RELEASE_IP",
+  takeoverIp: "TAKEOVER_IP",
 };
 
 export class FakeDaemon implements Daemon {
@@ -365,6 +369,32 @@ export class FakeDaemon implements Daemon {
   }
   async recoverdMemoryDump(_dest: number) {
     return Buffer.from("full talloc report on 'recoverd'\n\0junk");
+  }
+  addPublicIp(dest: number, address: string, mask: number, iface: string) {
+    return this.op("addPublicIp", dest, () => {
+      this.st.calls.push(`addip:${address}/${mask}:${iface}`);
+      const list = this.st.publicIps[dest] ?? [];
+      list.push({ address, pnn: 0xffffffff });
+      this.st.publicIps[dest] = list;
+    });
+  }
+  delPublicIp(dest: number, address: string) {
+    return this.op("delPublicIp", dest, () => {
+      this.st.publicIps[dest] = (this.st.publicIps[dest] ?? []).filter((ip) => ip.address !== address);
+    });
+  }
+  releaseIp(dest: number, address: string, pnn: number) {
+    return this.op("releaseIp", dest, () => {
+      this.st.calls.push(`release:${dest}:${address}:${pnn}`);
+    });
+  }
+  takeoverIp(dest: number, address: string, pnn: number) {
+    return this.op("takeoverIp", dest, () => {
+      for (const list of Object.values(this.st.publicIps)) for (const ip of list) if (ip.address === address) ip.pnn = pnn;
+    });
+  }
+  async broadcastU32(which: string, value: number) {
+    this.st.calls.push(`${which}:${value}`);
   }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;

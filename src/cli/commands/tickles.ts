@@ -13,7 +13,7 @@ export async function gettickles(s: Session, args: string[]): Promise<number> {
   if (args.length < 1 || args.length > 2) return s.usage("gettickles");
   let port = 0;
   if (args.length === 2) {
-    const r = smbStrtoul(args[1]!);
+    const r = smbStrtoul(args[1]!, 10);
     if (!r.ok) return r.errno;
     port = Number(BigInt.asUintN(16, r.value));
   }
