@@ -1,7 +1,7 @@
 // Command line for the cluster simulator.
 //
 //   node dist/src/sim/main.js --seeds 100000 [--start S] [--nodes 3-7]
-//        [--lock | --no-lock | --both] [--no-majority] [--steps N]
+//        [--lock | --no-lock | --both] [--no-majority] [--steps N] [--keep-going]
 //   node dist/src/sim/main.js --seed S --nodes K --lock --trace
 //
 // With a range of nodes (or --both) each seed picks its node count (and mode)
@@ -21,6 +21,7 @@ interface Args {
   steps: number | undefined;
   trace: boolean;
   single: number | undefined;
+  keepGoing: boolean;
 }
 
 class UsageError extends Error {}
@@ -45,6 +46,7 @@ export function parseArgs(argv: readonly string[]): Args {
     steps: undefined,
     trace: false,
     single: undefined,
+    keepGoing: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -85,6 +87,9 @@ export function parseArgs(argv: readonly string[]): Args {
       case "--trace":
         a.trace = true;
         break;
+      case "--keep-going":
+        a.keepGoing = true;
+        break;
       default:
         usage(`unknown argument "${arg}"`);
     }
@@ -95,7 +100,7 @@ export function parseArgs(argv: readonly string[]): Args {
 /** Node count and mode a seed runs with, so a range run and its replay agree. */
 export function planFor(seed: number, a: Pick<Args, "nodesLo" | "nodesHi" | "mode">): { nodes: number; lock: boolean } {
   let h = Math.imul(seed ^ 0x2545f491, 0x9e3779b1) >>> 0;
-  h ^= h >>> 15;
+  h = (h ^ (h >>> 15)) >>> 0;
   const nodes = a.nodesLo + (h % (a.nodesHi - a.nodesLo + 1));
   const lock = a.mode === "both" ? ((h >>> 8) & 1) === 0 : a.mode === "lock";
   return { nodes, lock };
@@ -117,7 +122,7 @@ function main(): void {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(
       `tandem-sim: ${e.message}\n` +
-        "usage: main.js --seeds N [--start S] [--nodes 3-7] [--lock|--no-lock|--both] [--no-majority] [--steps N]\n" +
+        "usage: main.js --seeds N [--start S] [--nodes 3-7] [--lock|--no-lock|--both] [--no-majority] [--steps N] [--keep-going]\n" +
         "       main.js --seed S [--nodes K] [--lock|--no-lock] [--trace]\n",
     );
     process.exitCode = 2;
@@ -139,6 +144,7 @@ function main(): void {
   const began = Date.now();
   let lastReport = began;
   let steps_ = 0;
+  let failed = 0;
   for (let i = 0; i < a.seeds; i++) {
     const seed = a.start + i;
     const plan = planFor(seed, a);
@@ -149,14 +155,15 @@ function main(): void {
       for (const line of r.trace) process.stdout.write(`  ${line}\n`);
       process.stdout.write(`replay: ${replayCommand(seed, plan.nodes, plan.lock, a)}\n`);
       process.exitCode = 1;
-      return;
+      failed++;
+      if (!a.keepGoing) return;
     }
     const now = Date.now();
     if (now - lastReport >= 2000 || i === a.seeds - 1) {
       lastReport = now;
       const secs = (now - began) / 1000;
       process.stdout.write(
-        `${i + 1}/${a.seeds} seeds ok (${seed}), ${(secs > 0 ? (i + 1) / secs : 0).toFixed(0)} seeds/s, ${(steps_ / Math.max(secs, 0.001) / 1000).toFixed(0)}k core steps/s\n`,
+        `${i + 1 - failed}/${a.seeds} seeds ok${failed > 0 ? `, ${failed} failed` : ""} (${seed}), ${(secs > 0 ? (i + 1) / secs : 0).toFixed(0)} seeds/s, ${(steps_ / Math.max(secs, 0.001) / 1000).toFixed(0)}k core steps/s\n`,
       );
     }
   }

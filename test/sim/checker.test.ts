@@ -89,6 +89,10 @@ test("CLI: runs a range of seeds, replays one seed with its trace, refuses bad a
   const range = spawnSync(process.execPath, [mainJs, "--seeds", "5", "--start", "1", "--nodes", "3-4", "--lock"], { encoding: "utf8" });
   assert.equal(range.status, 0, range.stdout + range.stderr);
   assert.match(range.stdout, /5\/5 seeds ok/);
+  // Large seeds, both modes, node counts picked per seed.
+  const big = spawnSync(process.execPath, [mainJs, "--seeds", "40", "--start", "7000000", "--both"], { encoding: "utf8" });
+  assert.equal(big.status, 0, big.stdout + big.stderr);
+  assert.match(big.stdout, /40\/40 seeds ok/);
   const one = spawnSync(process.execPath, [mainJs, "--seed", "3", "--nodes", "3", "--lock", "--trace"], {
     encoding: "utf8",
     maxBuffer: 1 << 26,
