@@ -57,13 +57,12 @@ function startDaemon(impl: Impl, layout: LocalLayout, pnn: number): number {
   return child.pid!;
 }
 
-/** RSS in kB of a process and all its descendants (CTDB runs several processes per node). */
-function treeRssKb(pid: number): number {
-  let total = 0;
+/** A process and all its descendants (CTDB runs several processes per node). */
+function processTree(pid: number): number[] {
+  const all: number[] = [];
   const visit = (p: number) => {
+    all.push(p);
     try {
-      const status = fs.readFileSync(`/proc/${p}/status`, "utf8");
-      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
       for (const task of fs.readdirSync(`/proc/${p}/task`)) {
         const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim();
         for (const c of children.split(/\s+/).filter(Boolean)) visit(Number(c));
@@ -73,7 +72,24 @@ function treeRssKb(pid: number): number {
     }
   };
   visit(pid);
+  return all;
+}
+
+function treeRssKb(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
   return total;
+}
+
+/** What a service manager does before restarting a killed daemon: end whatever it left behind. */
+async function reapLeftovers(pids: number[]): Promise<void> {
+  for (const p of pids) if (alive(p)) await stopPid(p, 2000);
 }
 
 async function until(
@@ -91,12 +107,19 @@ async function until(
   return undefined;
 }
 
-/** Polls only the node map (no leader wait), for detection timings. */
-async function untilFlags(socket: string, pnn: number, flag: number, timeoutMs: number): Promise<number | undefined> {
+/** Does `action`, then polls the node map (no leader wait) until `pnn` shows `flag`. */
+async function untilFlags(
+  socket: string,
+  pnn: number,
+  flag: number,
+  timeoutMs: number,
+  action: () => void,
+): Promise<number | undefined> {
   const { CtdbClient } = await import("../src/client/client.ts");
   const { getNodemap } = await import("../src/client/controls.ts");
   const client = await CtdbClient.connect(socket, { timeoutMs: 2000 });
   const t0 = performance.now();
+  action();
   try {
     while (performance.now() - t0 < timeoutMs) {
       const map = await getNodemap(client, client.pnn, 2000);
@@ -150,10 +173,13 @@ async function oneRun(args: Args, run: number): Promise<Record<string, string>> 
     const leader = first?.leader ?? 0;
     const victim = [0, 1, 2].find((p) => p !== leader)!;
     const watcher = [0, 1, 2].find((p) => p !== leader && p !== victim)!;
-    process.kill(pids[victim]!, "SIGKILL");
+    const victimTree = processTree(pids[victim]!);
     result["kill -9 non-leader → DISCONNECTED"] = fmt(
-      await untilFlags(layout.socket(watcher), victim, Flag.DISCONNECTED, 60_000),
+      await untilFlags(layout.socket(watcher), victim, Flag.DISCONNECTED, 60_000, () =>
+        process.kill(pids[victim]!, "SIGKILL"),
+      ),
     );
+    await reapLeftovers(victimTree);
     pids[victim] = startDaemon(args.impl, layout, victim);
     await until(layout.socket(watcher), allHealthy, 60_000, 50);
 
@@ -161,10 +187,12 @@ async function oneRun(args: Args, run: number): Promise<Record<string, string>> 
     const before = await observe(layout.socket(watcher), 3000);
     const oldLeader = before?.leader ?? leader;
     const survivor = [0, 1, 2].find((p) => p !== oldLeader)!;
+    const leaderTree = processTree(pids[oldLeader]!);
     process.kill(pids[oldLeader]!, "SIGKILL");
     result["kill -9 leader → new leader"] = fmt(
       await until(layout.socket(survivor), (v) => v.leader !== UNKNOWN_PNN && v.leader !== oldLeader, 60_000, 20),
     );
+    await reapLeftovers(leaderTree);
     pids[oldLeader] = startDaemon(args.impl, layout, oldLeader);
     const rejoin0 = performance.now();
     const rejoined = await until(layout.socket(survivor), allHealthy, 60_000, 50);
@@ -172,18 +200,21 @@ async function oneRun(args: Args, run: number): Promise<Record<string, string>> 
 
     if (args.sigstop) {
       const frozen = [0, 1, 2].find((p) => p !== survivor)!;
-      process.kill(pids[frozen]!, "SIGSTOP");
       result["SIGSTOP → DISCONNECTED (default keepalives)"] = fmt(
-        await untilFlags(layout.socket(survivor), frozen, Flag.DISCONNECTED, 60_000),
+        await untilFlags(layout.socket(survivor), frozen, Flag.DISCONNECTED, 60_000, () =>
+          process.kill(pids[frozen]!, "SIGSTOP"),
+        ),
       );
       process.kill(pids[frozen]!, "SIGCONT");
     }
   } finally {
     for (const pid of pids) {
+      const tree = processTree(pid);
       if (alive(pid)) {
         process.kill(pid, "SIGCONT");
         await stopPid(pid, 5000);
       }
+      await reapLeftovers(tree);
     }
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -1,37 +1,18 @@
-// Types shared by the cluster core, its shell and the simulator. The numeric
-// values of flags, runstates and capabilities are CTDB's, because they cross the
-// client socket unchanged.
+// Types shared by the cluster core, its shell and the simulator. Flags,
+// runstates and capabilities are CTDB's own values (protocol/constants.ts),
+// because they cross the client socket unchanged.
 
-export const UNKNOWN_PNN = 0xffffffff;
-export const INVALID_GENERATION = 1;
+import { NodeFlag } from "../protocol/constants.ts";
 
-export const Flag = {
-  DISCONNECTED: 0x01,
-  UNHEALTHY: 0x02,
-  PERMANENTLY_DISABLED: 0x04,
-  BANNED: 0x08,
-  DELETED: 0x10,
-  STOPPED: 0x20,
-} as const;
-export const FLAGS_DISABLED = Flag.UNHEALTHY | Flag.PERMANENTLY_DISABLED;
-export const FLAGS_INACTIVE = Flag.DELETED | Flag.DISCONNECTED | Flag.BANNED | Flag.STOPPED;
-
-export const Runstate = {
-  UNKNOWN: 0,
-  INIT: 1,
-  SETUP: 2,
-  FIRST_RECOVERY: 3,
-  STARTUP: 4,
-  RUNNING: 5,
-  SHUTDOWN: 6,
-} as const;
-
-export const Capability = {
-  LEADER: 0x1,
-  LMASTER: 0x2,
-  PARALLEL_RECOVERY: 0x10000,
-  FRAGMENTED_CONTROLS: 0x20000,
-} as const;
+export {
+  Capability,
+  INVALID_GENERATION,
+  NodeFlag as Flag,
+  Runstate,
+  UNKNOWN_PNN,
+} from "../protocol/constants.ts";
+export const FLAGS_DISABLED: number = NodeFlag.DISABLED;
+export const FLAGS_INACTIVE: number = NodeFlag.INACTIVE;
 
 export type LogLevel = "error" | "warning" | "notice" | "info" | "debug";
 
