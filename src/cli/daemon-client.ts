@@ -13,6 +13,7 @@ import {
   Control,
   SRVID_CTDB_TOOL,
   SRVID_DISABLE_IP_CHECK,
+  SRVID_DISABLE_RECOVERIES,
   SRVID_MEM_DUMP,
   SRVID_REBALANCE_NODE,
   SRVID_TAKEOVER_RUN,
@@ -20,10 +21,12 @@ import {
 } from "../protocol/constants.ts";
 import {
   decodeDbidMap,
+  decodeNodeMap,
   decodePublicIpInfo,
   decodeString,
   decodeTickleList,
   encodeConnection,
+  encodeDisableMessage,
   decodeU64,
   encodePidSrvid,
   encodePublicIp,
@@ -461,6 +464,60 @@ class ClientDaemon implements Daemon {
       this.client.sendMessage(BROADCAST_CONNECTED, srvid, encodeU32(value >>> 0));
     } catch {
       throw new DaemonGone();
+    }
+  }
+
+  getNodesFile(dest: number): Promise<NodeEntry[]> {
+    return this.call("getNodesFile", dest, async (t) =>
+      decodeNodeMap((await this.ok(dest, Control.GET_NODES_FILE, EMPTY, t)).data).nodes.map((n) => ({
+        pnn: n.pnn,
+        address: n.addr,
+        flags: n.flags,
+      })),
+    );
+  }
+
+  reloadNodesFile(dest: number): Promise<void> {
+    return this.call(
+      "reloadNodesFile",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.RELOAD_NODES_FILE, EMPTY, t);
+      },
+      true,
+    );
+  }
+
+  async disableRecoveries(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout"> {
+    this.srvidCounter += 1n;
+    const replySrvid = this.srvidCounter;
+    const replied = new Set<number>();
+    let finish: ((v: number) => void) | undefined;
+    const done = new Promise<number>((resolve) => {
+      finish = resolve;
+    });
+    await this.client.registerSrvid(replySrvid, (data) => {
+      if (data.length !== 4) return;
+      // A PNN on success, negative on failure.
+      const v = data.readInt32LE(0);
+      if (v < 0) {
+        finish?.(v);
+        return;
+      }
+      replied.add(v);
+      if (pnns.every((p) => replied.has(p >>> 0))) finish?.(0);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const msg = encodeDisableMessage({ pnn: this.pnn, srvid: replySrvid, timeout: timeoutSec >>> 0 });
+      for (const p of pnns) this.client.sendMessage(p, SRVID_DISABLE_RECOVERIES, msg);
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), waitMs);
+      });
+      return await Promise.race([done, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      await this.client.deregisterSrvid(replySrvid).catch(() => undefined);
     }
   }
 

@@ -115,6 +115,15 @@ export interface Daemon {
   takeoverIp(dest: number, address: string, pnn: number): Promise<void>;
   /** Broadcast a message carrying one u32 (REBALANCE_NODE, DISABLE_IP_CHECK) to all connected nodes. */
   broadcastU32(srvid: "rebalance-node" | "disable-ip-check", value: number): Promise<void>;
+  getNodesFile(dest: number): Promise<NodeEntry[]>;
+  /** Sent to several nodes at once: fails quietly, the caller reports. */
+  reloadNodesFile(dest: number): Promise<void>;
+  /**
+   * Ask each node's recovery daemon to hold off recoveries for timeoutSec
+   * (0 lifts it) and wait up to waitMs for all of them to confirm: 0 when
+   * all did, a negative status when one refused, "timeout" otherwise.
+   */
+  disableRecoveries(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout">;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -179,6 +188,8 @@ export const CONTROL_LOG_NAMES = {
   delPublicIp: "DEL_PUBLIC_IP",
   releaseIp: "RELEASE_IP",
   takeoverIp: "TAKEOVER_IP",
+  getNodesFile: "GET_NODES_FILE",
+  reloadNodesFile: "RELOAD_NODES_FILE",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

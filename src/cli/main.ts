@@ -66,6 +66,7 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   addip: async () => (s, a) => import("./commands/ipadmin.ts").then((m) => m.addip(s, a)),
   delip: async () => (await import("./commands/ipadmin.ts")).delip,
   moveip: async () => (s, a) => import("./commands/ipadmin.ts").then((m) => m.moveip(s, a)),
+  reloadnodes: async () => (await import("./commands/reloadnodes.ts")).reloadnodes,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

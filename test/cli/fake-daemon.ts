@@ -29,6 +29,8 @@ export interface FakeState {
   tickles: Connection[];
   /** Connections whose registration the daemon refuses. */
   refuseTickles: string[];
+  /** Per-node nodes file as the daemon would serve it (default: the node map); null = the control fails. */
+  nodesFiles: Record<number, NodeEntry[] | null>;
   publicIps: Record<number, { address: string; pnn: number }[]>;
   debug: number;
   /** Controls (by method name) that time out. */
@@ -78,6 +80,7 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
     roles: { lmaster: true, leader: true },
     tickles: [],
     refuseTickles: [],
+    nodesFiles: {},
     publicIps: {},
     debug: 3,
     timeouts: new Set(),
@@ -137,6 +140,8 @@ const NAMES: Record<string, string> = {
   delPublicIp: "DEL_PUBLIC_IP",
   releaseIp: "RELEASE_IP",
   takeoverIp: "TAKEOVER_IP",
+  getNodesFile: "GET_NODES_FILE",
+  reloadNodesFile: "RELOAD_NODES_FILE",
 };
 
 export class FakeDaemon implements Daemon {
@@ -396,6 +401,23 @@ export class FakeDaemon implements Daemon {
   async broadcastU32(which: string, value: number) {
     this.st.calls.push(`${which}:${value}`);
   }
+  getNodesFile(dest: number) {
+    return this.op("getNodesFile", dest, () => {
+      const f = this.st.nodesFiles[dest];
+      if (f === null) {
+        this.log(statusFailureLine("GET_NODES_FILE", -1));
+        throw new DaemonFailure(-1);
+      }
+      return (f ?? this.st.nodes).map((n) => ({ ...n }));
+    });
+  }
+  reloadNodesFile(dest: number) {
+    return this.op("reloadNodesFile", dest, () => undefined);
+  }
+  async disableRecoveries(pnns: readonly number[], timeoutSec: number, _waitMs: number) {
+    this.st.calls.push(`disable-recoveries:${pnns.join(",")}:${timeoutSec}`);
+    return 0;
+  }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;
   }
@@ -413,6 +435,8 @@ export interface Captured {
   rc: number;
   stdout: string;
   stderr: string;
+  /** stdout and stderr interleaved in write order, as `2>&1` would show. */
+  both: string;
 }
 
 /** Run main() against a fake daemon, capturing output. */
@@ -425,6 +449,7 @@ export async function runWithFake(
   const { main } = await import("../../src/cli/main.ts");
   let stdout = "";
   let stderr = "";
+  let both = "";
   const hooks: MainHooks = {
     connect: async (ctx, _socketPath) => {
       if (st === null) {
@@ -441,12 +466,17 @@ export async function runWithFake(
       env: { CTDB_SOCKET: "/nonexistent/ctdbd.socket", CTDB_BASE: "/nonexistent", ...env },
       stdout: (s) => {
         stdout += s;
+        both += s;
       },
       stderr: (s) => {
         stderr += s;
+        both += s;
       },
     },
     hooks,
   );
-  return { rc, stdout, stderr };
+  const out = { rc, stdout, stderr } as Captured;
+  // Not enumerable, so tests can still compare {rc, stdout, stderr} as a whole.
+  Object.defineProperty(out, "both", { value: both, enumerable: false });
+  return out;
 }
