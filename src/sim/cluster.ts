@@ -17,6 +17,7 @@ import {
   type ClusterConfig,
   type ClusterPacket,
   type Effect,
+  FLAGS_INACTIVE,
   Flag,
   type Input,
   type LockOutcome,
@@ -117,6 +118,8 @@ interface SimNode {
   clockOffset: number;
   /** Test-only sabotage: never told that a connection closed. */
   blind: boolean;
+  /** The leader this life last told its local clients about. */
+  toldClients: number;
 }
 
 interface TraceEntry {
@@ -244,6 +247,7 @@ export class ClusterSim {
         saved: undefined,
         clockOffset: 0,
         blind: false,
+        toldClients: UNKNOWN_PNN,
       });
     }
   }
@@ -309,6 +313,7 @@ export class ClusterSim {
     // daemon on another host would.
     node.clockOffset = this.rngNodes.range(0, 1_000_000_000);
     node.blind = false;
+    node.toldClients = UNKNOWN_PNN;
     node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1, savedVote: node.saved }, this.clock(node));
     this.note(`node ${pnn} started (life ${node.life})`);
     this.net.nodeStarted(pnn);
@@ -479,6 +484,9 @@ export class ClusterSim {
         case "wake-at":
           this.scheduleWake(node, e.atMs);
           break;
+        case "leader-to-clients":
+          node.toldClients = e.leader;
+          break;
         case "first-recovery-done": {
           // The daemon now runs the startup event and then reports RUNNING.
           const life = node.life;
@@ -622,10 +630,15 @@ export class ClusterSim {
     if (leaders.length !== 1) return `${leaders.length} nodes act as leader [${leaders.join(",")}]`;
     const leader = leaders[0] as number;
     const ref = this.node(leader).state as ClusterState;
+    // The leader's vnnmap is every live node that is not inactive (all are lmaster-capable here).
+    const active = live.filter((x) => ((x.state as ClusterState).ownFlags & FLAGS_INACTIVE) === 0).map((x) => x.pnn);
+    const expected = active.length > 0 ? active : [leader];
+    if (!sameList(ref.vnnmap, expected)) return `leader ${leader} has vnnmap [${ref.vnnmap}], active nodes are [${expected}]`;
     for (const x of live) {
       const s = x.state as ClusterState;
       if (x.status === "frozen") return `node ${x.pnn} is frozen`;
       if (s.leader !== leader) return `node ${x.pnn} follows ${fmtPnn(s.leader)}, not ${leader}`;
+      if (x.toldClients !== leader) return `node ${x.pnn} last told its clients the leader is ${fmtPnn(x.toldClients)}, not ${leader}`;
       if (s.runstate !== Runstate.RUNNING) return `node ${x.pnn} is in runstate ${runstateName(s.runstate)}`;
       if (s.generation !== ref.generation) return `node ${x.pnn} has generation ${s.generation}, leader ${ref.generation}`;
       if (!sameList(s.vnnmap, ref.vnnmap)) return `node ${x.pnn} has vnnmap [${s.vnnmap}], leader [${ref.vnnmap}]`;
