@@ -197,6 +197,10 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     ["moveip", "10.0.0.99", "x"],
     ["moveip", "bogus", "0"],
     ["moveip", "10.0.0.99", "4294967295"],
+    ["reloadnodes"],
+    ["-T", "5", "ipreallocate"],
+    ["ipreallocate", "x"],
+    ["-T", "5", "sync"],
   ];
   for (const argv of plain) {
     it(`same output: ${argv.join(" ")}`, async () => {
