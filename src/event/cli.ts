@@ -10,10 +10,10 @@
 // ctdb-event has no machine-readable mode, so -X/-Y change nothing; --json
 // prints one JSON object instead of the text.
 
-import { constants as fsConstants, promises as fsp } from "node:fs";
 import net from "node:net";
 import type { CliContext } from "../cli/context.ts";
 import { resolvePaths } from "../config/paths.ts";
+import { disableScript, enableScript, scriptListing } from "./scripts.ts";
 import {
   EVENT_RUN_ALL,
   Errno,
@@ -183,94 +183,10 @@ export function parseTimeout(s: string): number {
   return Math.min(n, 0x7fffffff);
 }
 
-export interface ScriptEntry {
-  name: string;
-  path: string;
-  /** Owner-executable after following symlinks. */
-  enabled: boolean;
-}
-
-export interface EtcScriptEntry extends ScriptEntry {
-  /** Symlink target, or null when not a symlink. */
-  link: string | null;
-}
-
-function byteCompare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/**
- * ctdb-event's `script list` output: provided scripts flagged '*' when the
- * etc directory links to exactly that file, then (after a blank line when
- * both parts are printed) the remaining local scripts flagged by their x bit.
- */
-export function formatScriptList(data: ScriptEntry[] | null, etc: EtcScriptEntry[]): string {
-  let out = "";
-  const consumed = new Set<number>();
-  if (data !== null) {
-    let j = 0;
-    let matched = 0;
-    for (const d of data) {
-      let flag = " ";
-      while (j < etc.length) {
-        const e = etc[j]!;
-        const c = byteCompare(e.name, d.name);
-        if (c > 0) break;
-        if (c < 0) {
-          j++;
-          continue;
-        }
-        if (e.link === null || e.link !== d.path) {
-          j++;
-          break;
-        }
-        flag = "*";
-        consumed.add(j);
-        j++;
-        matched++;
-        break;
-      }
-      out += `${flag} ${d.name}\n`;
-    }
-    if (data.length > 0 && matched !== etc.length) out += "\n";
-  }
-  etc.forEach((e, j) => {
-    if (!consumed.has(j)) out += `${e.enabled ? "*" : " "} ${e.name}\n`;
-  });
-  return out;
-}
+export { formatScriptList } from "./scripts.ts";
 
 // ---------------------------------------------------------------------------
 // File system side of `script list/enable/disable` (CTDB's common/event_script.c)
-
-const SCRIPT_PATTERN = /^[0-9][0-9]\..*\.script$/s;
-
-function errnoOf(err: unknown): number {
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.errno === "number" && e.errno !== 0) return Math.abs(e.errno);
-  return Errno.EIO;
-}
-
-function codeOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException)?.code;
-}
-
-/** scandir(dir, "[0-9][0-9].*.script", alphasort) with each entry's x bit. */
-export async function listScriptDir(dir: string): Promise<ScriptEntry[]> {
-  const names = (await fsp.readdir(dir)).filter((n) => SCRIPT_PATTERN.test(n)).sort(byteCompare);
-  const out: ScriptEntry[] = [];
-  for (const n of names) {
-    const path = `${dir}/${n}`;
-    let enabled = false;
-    try {
-      enabled = ((await fsp.stat(path)).mode & 0o100) !== 0;
-    } catch {
-      // dangling symlink or just removed: not executable
-    }
-    out.push({ name: n.slice(0, -".script".length), path, enabled });
-  }
-  return out;
-}
 
 interface ToolResult {
   stdout: string;
@@ -280,166 +196,35 @@ interface ToolResult {
   json?: Record<string, unknown>;
 }
 
-async function scriptList(component: string, etcdir: string, datadir: string): Promise<ToolResult> {
-  const subdir = `events/${component}`;
-  const fail = (errno: number): ToolResult => ({
-    stdout: "",
-    exit: errno,
-    stderr: `Command script list finished with result=${errno}\n`,
-    json: { component, result: errno, error: `Cannot list scripts of ${component} (errno ${errno})` },
-  });
-  let dataDir: string;
-  try {
-    dataDir = await fsp.realpath(`${datadir}/${subdir}`);
-  } catch (err) {
-    if (codeOf(err) !== "ENOENT") return { stdout: "", exit: errnoOf(err) };
-    return fail(Errno.ENOENT);
+function scriptList(component: string, etcdir: string, datadir: string): ToolResult {
+  const listing = scriptListing(etcdir, datadir, component);
+  if (listing.result !== 0) {
+    return {
+      stdout: "",
+      exit: listing.result,
+      stderr: `Command script list finished with result=${listing.result}\n`,
+      json: { component, result: listing.result, error: `Cannot list scripts of ${component} (errno ${listing.result})` },
+    };
   }
-  let data: ScriptEntry[] | null = null;
-  try {
-    data = await listScriptDir(dataDir);
-  } catch (err) {
-    if (codeOf(err) !== "ENOENT") return fail(errnoOf(err));
-  }
-  let etc: EtcScriptEntry[];
-  try {
-    const entries = await listScriptDir(`${etcdir}/${subdir}`);
-    etc = [];
-    for (const e of entries) {
-      let link: string | null = null;
-      try {
-        link = await fsp.readlink(e.path);
-      } catch {
-        link = null;
-      }
-      etc.push({ ...e, link });
-    }
-  } catch (err) {
-    return fail(errnoOf(err));
-  }
-  const stdout = formatScriptList(data, etc);
-  // JSON: report each script once, provided ones with their symlink state.
+  // JSON: each script once, provided ones with their symlink state.
   const scripts: { name: string; enabled: boolean; provided: boolean }[] = [];
   const linked = new Set<string>();
-  for (const d of data ?? []) {
-    const e = etc.find((x) => x.name === d.name && x.link === d.path);
+  for (const d of listing.provided ?? []) {
+    const e = listing.local.find((x) => x.name === d.name && x.link === d.path);
     if (e !== undefined) linked.add(e.path);
     scripts.push({ name: d.name, enabled: e !== undefined, provided: true });
   }
-  for (const e of etc) {
+  for (const e of listing.local) {
     if (!linked.has(e.path)) scripts.push({ name: e.name, enabled: e.enabled, provided: false });
   }
-  return { stdout, exit: 0, json: { component, scripts } };
+  return { stdout: listing.output, exit: 0, json: { component, scripts } };
 }
 
-/** CTDB's event_script_chmod(): toggle the x bits of a local script file. */
-async function chmodScript(dir: string, scriptName: string, enable: boolean): Promise<number> {
-  const file =
-    scriptName.length > ".script".length && scriptName.endsWith(".script") ? scriptName : `${scriptName}.script`;
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch (err) {
-    return errnoOf(err);
-  }
-  if (!names.includes(file)) return Errno.ENOENT;
-  if (!SCRIPT_PATTERN.test(file)) return Errno.EINVAL;
-  const path = `${dir}/${file}`;
-  let entryIno: number;
-  try {
-    entryIno = (await fsp.lstat(path)).ino;
-  } catch (err) {
-    return errnoOf(err);
-  }
-  let fh: import("node:fs/promises").FileHandle | undefined;
-  try {
-    fh = await fsp.open(path, fsConstants.O_RDWR);
-    const st = await fh.stat();
-    // A symlink's directory entry has a different inode from its target.
-    if (st.ino !== entryIno) return Errno.EINVAL;
-    const mode = enable ? st.mode | 0o111 : st.mode & ~0o111;
-    await fh.chmod(mode & 0o7777);
-    return 0;
-  } catch (err) {
-    return errnoOf(err);
-  } finally {
-    await fh?.close();
-  }
-}
-
-async function scriptChmodCommand(
-  etcdir: string,
-  component: string,
-  script: string,
-  enable: boolean,
-): Promise<ToolResult> {
-  const result = await chmodScript(`${etcdir}/events/${component}`, script, enable);
-  let stdout = "";
-  if (result === Errno.EINVAL) stdout = `Script ${script} is invalid in ${component}\n`;
-  else if (result === Errno.ENOENT) stdout = `Script ${script} does not exist in ${component}\n`;
-  return { stdout, exit: result };
-}
-
-function scriptJson(component: string, script: string, enable: boolean, r: ToolResult): Record<string, unknown> {
-  const out: Record<string, unknown> = { component, script, action: enable ? "enable" : "disable", result: r.exit };
-  if (r.exit !== 0) out.error = r.stdout.trim() || `errno ${r.exit}`;
-  return out;
-}
-
-async function scriptEnable(etcdir: string, datadir: string, component: string, script: string): Promise<ToolResult> {
-  const rel = `events/${component}/${script}.script`;
-  const etcScript = `${etcdir}/${rel}`;
-  const done = (r: ToolResult): ToolResult => ({ ...r, json: scriptJson(component, script, true, r) });
-  try {
-    const st = await fsp.lstat(etcScript);
-    if (st.isSymbolicLink()) return done({ stdout: "", exit: 0 });
-    if (st.isFile()) return done(await scriptChmodCommand(etcdir, component, script, true));
-    return done({ stdout: `Script ${etcScript} is not a file or a link\n`, exit: Errno.EINVAL });
-  } catch (err) {
-    if (codeOf(err) !== "ENOENT") {
-      return done({ stdout: `Script ${etcScript} does not exist\n`, exit: Errno.EINVAL });
-    }
-  }
-  const missing = { stdout: `Script ${script} does not exist in ${component}\n`, exit: Errno.ENOENT };
-  let dataScript: string;
-  try {
-    dataScript = await fsp.realpath(`${datadir}/${rel}`);
-  } catch (err) {
-    if (codeOf(err) !== "ENOENT") return done({ stdout: "", exit: errnoOf(err) });
-    return done(missing);
-  }
-  try {
-    await fsp.stat(dataScript);
-  } catch {
-    return done(missing);
-  }
-  try {
-    await fsp.symlink(dataScript, etcScript);
-  } catch {
-    return done({ stdout: `Failed to create symlink ${etcScript}\n`, exit: Errno.EIO });
-  }
-  return done({ stdout: "", exit: 0 });
-}
-
-async function scriptDisable(etcdir: string, component: string, script: string): Promise<ToolResult> {
-  const etcScript = `${etcdir}/events/${component}/${script}.script`;
-  const done = (r: ToolResult): ToolResult => ({ ...r, json: scriptJson(component, script, false, r) });
-  let st: import("node:fs").Stats;
-  try {
-    st = await fsp.lstat(etcScript);
-  } catch {
-    return done({ stdout: "", exit: 0 });
-  }
-  if (st.isSymbolicLink()) {
-    try {
-      await fsp.unlink(etcScript);
-    } catch {
-      return done({ stdout: `Failed to remove symlink ${etcScript}\n`, exit: Errno.EIO });
-    }
-    return done({ stdout: "", exit: 0 });
-  }
-  if (st.isFile()) return done(await scriptChmodCommand(etcdir, component, script, false));
-  return done({ stdout: `Script ${etcScript} is not a file or a link\n`, exit: Errno.EINVAL });
+function scriptSet(etcdir: string, datadir: string, component: string, script: string, enable: boolean): ToolResult {
+  const r = enable ? enableScript(etcdir, datadir, component, script) : disableScript(etcdir, component, script);
+  const json: Record<string, unknown> = { component, script, action: enable ? "enable" : "disable", result: r.result };
+  if (r.result !== 0) json.error = r.output.trim() || `errno ${r.result}`;
+  return { stdout: r.output, exit: r.result, json };
 }
 
 // ---------------------------------------------------------------------------
@@ -655,10 +440,10 @@ async function eventTool(argv: string[], ctx: CliContext): Promise<ToolResult> {
       return scriptList(args[0]!, paths.etcdir, paths.datadir);
     case "script enable":
       if (args.length !== 2) return usageResult(toolUsageCommand("script enable"));
-      return scriptEnable(paths.etcdir, paths.datadir, args[0]!, args[1]!);
+      return scriptSet(paths.etcdir, paths.datadir, args[0]!, args[1]!, true);
     default:
       if (args.length !== 2) return usageResult(toolUsageCommand("script disable"));
-      return scriptDisable(paths.etcdir, args[0]!, args[1]!);
+      return scriptSet(paths.etcdir, paths.datadir, args[0]!, args[1]!, false);
   }
 }
 

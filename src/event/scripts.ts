@@ -156,66 +156,80 @@ export function disableScript(etcDir: string, component: string, script: string)
   return { result: EINVAL, output: `Script ${etcScript} is not a file or a link\n` };
 }
 
-/**
- * `ctdb event script list COMPONENT`: provided scripts first ('*' when the
- * local entry is a symlink to exactly that file), then a blank line and the
- * local-only scripts ('*' when executable).
- */
-export function scriptListing(etcDir: string, dataDir: string, component: string): ToolResult {
-  const subdir = `events/${component}`;
-  let dataReal: string;
-  try {
-    dataReal = fs.realpathSync(`${dataDir}/${subdir}`);
-  } catch (err) {
-    return { result: errnoOf(err), output: "" };
-  }
-  const data = listScripts(dataReal);
-  if ("errno" in data && data.errno !== ENOENT) return { result: data.errno, output: "" };
-  const etc = listScripts(`${etcDir}/${subdir}`);
-  if ("errno" in etc) return { result: etc.errno, output: "" };
+export interface LocalScriptInfo extends ScriptInfo {
+  /** Symlink target, or null when the entry is not a symlink. */
+  link: string | null;
+}
 
-  const local: (ScriptInfo | null)[] = [...etc.scripts];
+/**
+ * ctdb-event's `script list` output: provided scripts flagged '*' when the
+ * local entry links to exactly that file, then (after a blank line when both
+ * parts are printed) the remaining local scripts flagged by their x bit.
+ */
+export function formatScriptList(data: ScriptInfo[] | null, local: LocalScriptInfo[]): string {
   let out = "";
-  if ("scripts" in data) {
+  const consumed = new Set<number>();
+  if (data !== null) {
     let j = 0;
     let matched = 0;
-    for (const d of data.scripts) {
+    for (const d of data) {
       let flag = " ";
       while (j < local.length) {
-        const e = local[j];
-        if (e == null) {
-          j++;
-          continue;
-        }
+        const e = local[j]!;
         const c = compareNames(e.name, d.name);
         if (c > 0) break;
         if (c < 0) {
           j++;
           continue;
         }
-        let target: string | null = null;
-        try {
-          target = fs.readlinkSync(e.path);
-        } catch {
-          target = null;
-        }
         j++;
-        if (target !== null && target === d.path) {
+        if (e.link !== null && e.link === d.path) {
           flag = "*";
-          local[j - 1] = null;
+          consumed.add(j - 1);
           matched++;
         }
         break;
       }
       out += `${flag} ${d.name}\n`;
     }
-    if (data.scripts.length > 0 && matched !== etc.scripts.length) out += "\n";
+    if (data.length > 0 && matched !== local.length) out += "\n";
   }
-  for (const e of local) {
-    if (e == null) continue;
-    out += `${e.enabled ? "*" : " "} ${e.name}\n`;
+  local.forEach((e, j) => {
+    if (!consumed.has(j)) out += `${e.enabled ? "*" : " "} ${e.name}\n`;
+  });
+  return out;
+}
+
+export interface ScriptListing extends ToolResult {
+  provided: ScriptInfo[] | null;
+  local: LocalScriptInfo[];
+}
+
+/** `ctdb event script list COMPONENT`: the provided scripts, then the local-only ones. */
+export function scriptListing(etcDir: string, dataDir: string, component: string): ScriptListing {
+  const subdir = `events/${component}`;
+  const failed = (result: number): ScriptListing => ({ result, output: "", provided: null, local: [] });
+  let dataReal: string;
+  try {
+    dataReal = fs.realpathSync(`${dataDir}/${subdir}`);
+  } catch (err) {
+    return failed(errnoOf(err));
   }
-  return { result: 0, output: out };
+  const data = listScripts(dataReal);
+  if ("errno" in data && data.errno !== ENOENT) return failed(data.errno);
+  const etc = listScripts(`${etcDir}/${subdir}`);
+  if ("errno" in etc) return failed(etc.errno);
+  const local = etc.scripts.map((e) => {
+    let link: string | null = null;
+    try {
+      link = fs.readlinkSync(e.path);
+    } catch {
+      link = null;
+    }
+    return { ...e, link };
+  });
+  const provided = "scripts" in data ? data.scripts : null;
+  return { result: 0, output: formatScriptList(provided, local), provided, local };
 }
 
 /** The directory of one component's scripts. */
