@@ -13,7 +13,7 @@
 // naming the default database directory never requires it to exist.
 
 import { readIni } from "./ini.ts";
-import { isInetPtonAddress, parseIpLiteral } from "./ip.ts";
+import { isInetPtonAddress, parseIpLiteral } from "../net/ip.ts";
 import { DEFAULT_LOGDIR, DEFAULT_VARDIR, type Paths } from "./paths.ts";
 import { configError, type ConfigError, type Result } from "./result.ts";
 import { parseConfBoolean, parseConfInteger, parseDebugLevel, parseLoggingLocation } from "./values.ts";

@@ -13,7 +13,7 @@
 // CTDB does not notice the same address listed twice (a node would then
 // take the first PNN as its own); we refuse it.
 
-import { looksLikeHostname, parseIpLiteral } from "./ip.ts";
+import { looksLikeHostname, parseIpLiteral } from "../net/ip.ts";
 import { configError, type ConfigError, type Result } from "./result.ts";
 
 export interface NodeEntry {

@@ -14,7 +14,7 @@
 // a prefix longer than the address (33+ for IPv4, 129+ for IPv6), an empty
 // interface list (",") and interface names longer than Linux's 15 bytes.
 
-import { parseIpLiteral } from "./ip.ts";
+import { parseIpLiteral } from "../net/ip.ts";
 import { configError, type ConfigError, type Result } from "./result.ts";
 
 export interface PublicAddress {

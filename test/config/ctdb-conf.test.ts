@@ -10,7 +10,7 @@ import {
   parseCtdbConf,
   parseCtdbConfDetailed,
 } from "../../src/config/ctdb-conf.ts";
-import { parseIpLiteral } from "../../src/config/ip.ts";
+import { parseIpLiteral } from "../../src/net/ip.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { formatConfigError } from "../../src/config/result.ts";
 import { haveCtdbConfig, realCtdbConfig, removeDir, tempDir } from "./real-ctdb.ts";

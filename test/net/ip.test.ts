@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatIPv6, isInetPtonAddress, parseIPv6, parseIpLiteral } from "../../src/config/ip.ts";
+import { formatIPv6, isInetPtonAddress, parseIPv6, parseIpLiteral } from "../../src/net/ip.ts";
 
 describe("IP literals", () => {
   const good: [string, 4 | 6, string][] = [
