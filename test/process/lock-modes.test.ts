@@ -12,6 +12,27 @@ import { sleep } from "../../src/local/cluster.ts";
 const HELPER = "/usr/libexec/ctdb/ctdb_mutex_fcntl_helper";
 
 describe("lock modes", () => {
+  test("removing the lock file makes the leader step down, and the cluster elects again", async () => {
+    const cluster = await startCluster("lost", 34382);
+    try {
+      const { leader } = await cluster.waitHealthy();
+      fs.rmSync(cluster.layout.lockFile);
+      // The holder rechecks the file's inode every 5 s (as CTDB's fcntl helper).
+      const log = `${cluster.layout.nodeBase(leader)}/log.ctdb`;
+      const deadline = Date.now() + 15_000;
+      while (!/Cluster lock lost/.test(fs.readFileSync(log, "utf8"))) {
+        assert.ok(Date.now() < deadline, "the leader never noticed its lock file was removed");
+        await sleep(100);
+      }
+      assert.match(fs.readFileSync(log, "utf8"), /no longer the leader: cluster lock lost/);
+      const view = await cluster.waitHealthy(15_000, (leader + 1) % 3);
+      assert.notEqual(view.leader, UNKNOWN_PNN);
+      assert.ok(fs.existsSync(cluster.layout.lockFile), "the new holder recreated the lock file");
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   test("CTDB's fcntl helper as `!helper`: the holder leads, and a successor takes over after kill -9", async () => {
     if (!hasRealCtdb) return;
     const cluster = await startCluster("mutex", 34379, { lock: { helper: HELPER, args: ["1"] } });
