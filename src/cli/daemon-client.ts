@@ -14,6 +14,7 @@ import {
   SRVID_CTDB_TOOL,
   SRVID_DISABLE_IP_CHECK,
   SRVID_DISABLE_RECOVERIES,
+  SRVID_DISABLE_TAKEOVER_RUNS,
   SRVID_MEM_DUMP,
   SRVID_REBALANCE_NODE,
   SRVID_TAKEOVER_RUN,
@@ -488,7 +489,26 @@ class ClientDaemon implements Daemon {
     );
   }
 
-  async disableRecoveries(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout"> {
+  disableRecoveries(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout"> {
+    return this.disableOp(SRVID_DISABLE_RECOVERIES, pnns, timeoutSec, waitMs);
+  }
+
+  disableTakeoverRuns(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout"> {
+    return this.disableOp(SRVID_DISABLE_TAKEOVER_RUNS, pnns, timeoutSec, waitMs);
+  }
+
+  reloadPublicIps(dest: number): Promise<void> {
+    return this.call(
+      "reloadPublicIps",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.RELOAD_PUBLIC_IPS, EMPTY, t);
+      },
+      true,
+    );
+  }
+
+  private async disableOp(srvid: bigint, pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout"> {
     this.srvidCounter += 1n;
     const replySrvid = this.srvidCounter;
     const replied = new Set<number>();
@@ -510,7 +530,7 @@ class ClientDaemon implements Daemon {
     let timer: NodeJS.Timeout | undefined;
     try {
       const msg = encodeDisableMessage({ pnn: this.pnn, srvid: replySrvid, timeout: timeoutSec >>> 0 });
-      for (const p of pnns) this.client.sendMessage(p, SRVID_DISABLE_RECOVERIES, msg);
+      for (const p of pnns) this.client.sendMessage(p, srvid, msg);
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), waitMs);
       });

@@ -124,6 +124,10 @@ export interface Daemon {
    * all did, a negative status when one refused, "timeout" otherwise.
    */
   disableRecoveries(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout">;
+  /** As disableRecoveries, for takeover runs. */
+  disableTakeoverRuns(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout">;
+  /** Sent to several nodes at once: fails quietly, the caller reports. */
+  reloadPublicIps(dest: number): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**
@@ -190,6 +194,7 @@ export const CONTROL_LOG_NAMES = {
   takeoverIp: "TAKEOVER_IP",
   getNodesFile: "GET_NODES_FILE",
   reloadNodesFile: "RELOAD_NODES_FILE",
+  reloadPublicIps: "RELOAD_PUBLIC_IPS",
 } as const;
 
 /** ctdb's log line when the control never got an answer (timeout, lost connection). */

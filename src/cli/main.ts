@@ -67,6 +67,7 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   delip: async () => (await import("./commands/ipadmin.ts")).delip,
   moveip: async () => (s, a) => import("./commands/ipadmin.ts").then((m) => m.moveip(s, a)),
   reloadnodes: async () => (await import("./commands/reloadnodes.ts")).reloadnodes,
+  reloadips: async () => (await import("./commands/reloadips.ts")).reloadips,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

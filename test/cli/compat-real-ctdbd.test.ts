@@ -201,6 +201,9 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     ["-T", "5", "ipreallocate"],
     ["ipreallocate", "x"],
     ["-T", "5", "sync"],
+    ["-T", "5", "reloadips"],
+    ["reloadips", "7"],
+    ["reloadips", "a", "b"],
   ];
   for (const argv of plain) {
     it(`same output: ${argv.join(" ")}`, async () => {

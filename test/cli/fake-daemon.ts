@@ -142,6 +142,7 @@ const NAMES: Record<string, string> = {
   takeoverIp: "TAKEOVER_IP",
   getNodesFile: "GET_NODES_FILE",
   reloadNodesFile: "RELOAD_NODES_FILE",
+  reloadPublicIps: "RELOAD_PUBLIC_IPS",
 };
 
 export class FakeDaemon implements Daemon {
@@ -417,6 +418,13 @@ export class FakeDaemon implements Daemon {
   async disableRecoveries(pnns: readonly number[], timeoutSec: number, _waitMs: number) {
     this.st.calls.push(`disable-recoveries:${pnns.join(",")}:${timeoutSec}`);
     return 0;
+  }
+  async disableTakeoverRuns(pnns: readonly number[], timeoutSec: number, _waitMs: number) {
+    this.st.calls.push(`disable-takeover-runs:${pnns.join(",")}:${timeoutSec}`);
+    return 0;
+  }
+  reloadPublicIps(dest: number) {
+    return this.op("reloadPublicIps", dest, () => undefined);
   }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;

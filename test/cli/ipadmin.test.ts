@@ -51,3 +51,25 @@ describe("addip / delip / moveip", () => {
     assert.deepEqual([bad.rc, bad.stderr], [1, "Invalid PNN x\n"]);
   });
 });
+
+describe("reloadips", () => {
+  it("holds takeover runs on connected nodes, reloads active chosen ones, then reallocates", async () => {
+    const st = fakeState({
+      nodes: [
+        { pnn: 0, address: "192.168.20.41", flags: 0 },
+        { pnn: 1, address: "192.168.20.42", flags: 0x20 },
+        { pnn: 2, address: "192.168.20.43", flags: 0x1 },
+      ],
+    });
+    assert.deepEqual(await runWithFake(["reloadips", "all"], st), { rc: 0, stdout: "", stderr: "" });
+    assert.deepEqual(
+      st.calls.filter((c) => /^(disable-takeover-runs|reloadPublicIps|takeoverRun)/.test(c)),
+      ["disable-takeover-runs:0,1:20", "reloadPublicIps:0", "disable-takeover-runs:0,1:0", "takeoverRun"],
+    );
+    const one = fakeState();
+    assert.equal((await runWithFake(["reloadips", "1"], one)).rc, 0);
+    assert.ok(one.calls.includes("reloadPublicIps:1") && !one.calls.includes("reloadPublicIps:0"));
+    const bad = await runWithFake(["reloadips", "9"], fakeState());
+    assert.deepEqual([bad.rc, bad.stderr], [1, "Node 9 does not exist\n"]);
+  });
+});
