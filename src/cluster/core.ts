@@ -119,6 +119,7 @@ export function initialState(config: ClusterConfig, nowMs: number): ClusterState
 export function step(state: ClusterState, input: Input): { state: ClusterState; effects: Effect[] } {
   const fx: Effect[] = [];
   state.nowMs = Math.max(state.nowMs, input.nowMs);
+  expireSilentPeers(state, fx);
   switch (input.kind) {
     case "tick":
       break;
@@ -435,7 +436,10 @@ function onVote(state: ClusterState, from: number, term: number, granted: boolea
   }
   if (state.role !== "candidate" || term !== state.term || !granted) return;
   state.votes.add(from);
-  if (state.votes.size >= votesNeeded(state)) becomeLeader(state, fx, `won the vote for term ${term}`);
+  // Votes from nodes since lost still count for the term, but leading needs
+  // the majority connected now (and the candidate still eligible), or the new
+  // leader would hand out a recovery and step down in the same breath.
+  if (state.votes.size >= votesNeeded(state) && hasQuorum(state) && eligible(state)) becomeLeader(state, fx, `won the vote for term ${term}`);
 }
 
 function onRecovered(
@@ -598,19 +602,31 @@ function startElection(state: ClusterState, fx: Effect[]): void {
   sendAll(state, fx, { t: "vote-request", term: state.term });
 }
 
+/**
+ * Time may have jumped since the last step (a late timer, a SIGSTOPped
+ * process): drop peers silent past the limit and stop leading without a
+ * majority BEFORE acting on an input, so a stale view never hands out a
+ * recovery or wins an election.
+ */
+function expireSilentPeers(state: ClusterState, fx: Effect[]): void {
+  const { config } = state;
+  const silenceLimit = config.keepaliveIntervalMs * config.keepaliveLimit;
+  for (const [pnn, peer] of state.peers) {
+    if (peer.connected && state.nowMs - peer.lastHeardMs > silenceLimit) {
+      fx.push({ kind: "drop-peer", pnn, reason: "keepalive timeout" });
+      onPeerDown(state, pnn, `no traffic for ${silenceLimit} ms`, fx);
+    }
+  }
+  if (state.role === "leader" && !config.lockConfigured && !hasQuorum(state)) stepDown(state, fx, "lost the majority");
+}
+
 function evaluate(state: ClusterState, fx: Effect[]): void {
   const now = state.nowMs;
   const { config } = state;
-  const silenceLimit = config.keepaliveIntervalMs * config.keepaliveLimit;
 
+  expireSilentPeers(state, fx);
   for (const [pnn, peer] of state.peers) {
-    if (!peer.connected) continue;
-    if (now - peer.lastHeardMs > silenceLimit) {
-      fx.push({ kind: "drop-peer", pnn, reason: "keepalive timeout" });
-      onPeerDown(state, pnn, `no traffic for ${silenceLimit} ms`, fx);
-    } else if (now - peer.lastSentMs >= config.keepaliveIntervalMs) {
-      send(state, fx, pnn, statePacket(state));
-    }
+    if (peer.connected && now - peer.lastSentMs >= config.keepaliveIntervalMs) send(state, fx, pnn, statePacket(state));
   }
 
   if (state.leader !== UNKNOWN_PNN && state.leader !== config.pnn && !leaderAlive(state)) {
