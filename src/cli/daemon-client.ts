@@ -22,6 +22,8 @@ import {
 } from "../protocol/constants.ts";
 import {
   decodeDbidMap,
+  decodeI32,
+  decodeU32,
   decodeNodeMap,
   decodePublicIpInfo,
   decodeString,
@@ -132,7 +134,7 @@ class ClientDaemon implements Daemon {
     } catch (e) {
       if (e instanceof ControlError) {
         log(statusFailureLine(control, e.status));
-        throw new DaemonFailure(e.status);
+        throw new DaemonFailure(e.status, undefined, true);
       }
       if (e instanceof ControlTimeoutError) {
         log(transportFailureLine(control, dest, ETIMEDOUT));
@@ -144,9 +146,12 @@ class ClientDaemon implements Daemon {
     }
   }
 
-  getNodemap(dest: number): Promise<NodeEntry[]> {
-    return this.call("getNodemap", dest, async (t) =>
-      (await controls.getNodemap(this.client, dest, t)).nodes.map((n) => ({ pnn: n.pnn, address: n.addr, flags: n.flags })),
+  getNodemap(dest: number, quiet = false): Promise<NodeEntry[]> {
+    return this.call(
+      "getNodemap",
+      dest,
+      async (t) => (await controls.getNodemap(this.client, dest, t)).nodes.map((n) => ({ pnn: n.pnn, address: n.addr, flags: n.flags })),
+      quiet,
     );
   }
 
@@ -276,19 +281,24 @@ class ClientDaemon implements Daemon {
     return this.call("getDbmap", dest, async (t) => decodeDbidMap((await this.ok(dest, Control.GET_DBMAP, EMPTY, t)).data));
   }
 
-  getDbName(dest: number, dbId: number): Promise<string> {
-    return this.call("getDbName", dest, async (t) => decodeString((await this.ok(dest, Control.GET_DBNAME, encodeU32(dbId), t)).data));
+  getDbName(dest: number, dbId: number, quiet = false): Promise<string> {
+    return this.call("getDbName", dest, async (t) => decodeString((await this.ok(dest, Control.GET_DBNAME, encodeU32(dbId), t)).data), quiet);
   }
 
-  getDbPath(dest: number, dbId: number): Promise<string> {
-    return this.call("getDbPath", dest, async (t) => decodeString((await this.ok(dest, Control.GETDBPATH, encodeU32(dbId), t)).data));
+  getDbPath(dest: number, dbId: number, quiet = false): Promise<string> {
+    return this.call("getDbPath", dest, async (t) => decodeString((await this.ok(dest, Control.GETDBPATH, encodeU32(dbId), t)).data), quiet);
   }
 
-  getDbHealth(dest: number, dbId: number): Promise<string | null> {
-    return this.call("getDbHealth", dest, async (t) => {
-      const r = await this.ok(dest, Control.DB_GET_HEALTH, encodeU32(dbId), t);
-      return r.data.length === 0 ? null : decodeString(r.data);
-    });
+  getDbHealth(dest: number, dbId: number, quiet = false): Promise<string | null> {
+    return this.call(
+      "getDbHealth",
+      dest,
+      async (t) => {
+        const r = await this.ok(dest, Control.DB_GET_HEALTH, encodeU32(dbId), t);
+        return r.data.length === 0 ? null : decodeString(r.data);
+      },
+      quiet,
+    );
   }
 
   getDbSeqnum(dest: number, dbId: number): Promise<bigint> {
@@ -298,16 +308,26 @@ class ClientDaemon implements Daemon {
     });
   }
 
-  setDbReadonly(dest: number, dbId: number): Promise<void> {
-    return this.call("setDbReadonly", dest, async (t) => {
-      await this.ok(dest, Control.SET_DB_READONLY, encodeU32(dbId), t);
-    });
+  setDbReadonly(dest: number, dbId: number, quiet = false): Promise<void> {
+    return this.call(
+      "setDbReadonly",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.SET_DB_READONLY, encodeU32(dbId), t);
+      },
+      quiet,
+    );
   }
 
-  setDbSticky(dest: number, dbId: number): Promise<void> {
-    return this.call("setDbSticky", dest, async (t) => {
-      await this.ok(dest, Control.SET_DB_STICKY, encodeU32(dbId), t);
-    });
+  setDbSticky(dest: number, dbId: number, quiet = false): Promise<void> {
+    return this.call(
+      "setDbSticky",
+      dest,
+      async (t) => {
+        await this.ok(dest, Control.SET_DB_STICKY, encodeU32(dbId), t);
+      },
+      quiet,
+    );
   }
 
   processExists(dest: number, pid: number): Promise<number> {
@@ -539,6 +559,26 @@ class ClientDaemon implements Daemon {
       clearTimeout(timer);
       await this.client.deregisterSrvid(replySrvid).catch(() => undefined);
     }
+  }
+
+  dbAttach(dest: number, name: string, kind: "volatile" | "persistent" | "replicated"): Promise<number> {
+    const opcode = kind === "persistent" ? Control.DB_ATTACH_PERSISTENT : kind === "replicated" ? Control.DB_ATTACH_REPLICATED : Control.DB_ATTACH;
+    return this.quiet(dest, async (t) => decodeU32((await this.ok(dest, opcode, Buffer.from(`${name}\0`, "utf8"), t)).data));
+  }
+
+  dbOpenFlags(dest: number, dbId: number): Promise<number> {
+    return this.quiet(dest, async (t) => decodeI32((await this.ok(dest, Control.DB_OPEN_FLAGS, encodeU32(dbId), t)).data));
+  }
+
+  dbDetach(dest: number, dbId: number): Promise<void> {
+    return this.quiet(dest, async (t) => {
+      await this.ok(dest, Control.DB_DETACH, encodeU32(dbId), t);
+    });
+  }
+
+  /** A control whose failures the command itself reports. */
+  private async quiet<T>(dest: number, f: (t: number) => Promise<T>): Promise<T> {
+    return this.call("getDbName", dest, f, true);
   }
 
   private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {

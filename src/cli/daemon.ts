@@ -45,6 +45,8 @@ export class DaemonFailure extends Error {
   constructor(
     readonly ret: number,
     message = `control failed, ret=${ret}`,
+    /** The daemon answered with a failure status (rather than no answer at all). */
+    readonly answered = false,
   ) {
     super(message);
     this.name = "DaemonFailure";
@@ -54,7 +56,7 @@ export class DaemonFailure extends Error {
 export interface Daemon {
   /** PNN of the node whose daemon we are connected to. */
   readonly pnn: number;
-  getNodemap(dest: number): Promise<NodeEntry[]>;
+  getNodemap(dest: number, quiet?: boolean): Promise<NodeEntry[]>;
   getRunstate(dest: number): Promise<number>;
   getIfaces(dest: number): Promise<Iface[]>;
   getVnnmap(dest: number): Promise<{ generation: number; map: number[] }>;
@@ -81,13 +83,13 @@ export interface Daemon {
   setDebug(dest: number, level: number): Promise<void>;
   setBanState(dest: number, pnn: number, seconds: number): Promise<void>;
   getDbmap(dest: number): Promise<{ dbId: number; flags: number }[]>;
-  getDbName(dest: number, dbId: number): Promise<string>;
-  getDbPath(dest: number, dbId: number): Promise<string>;
+  getDbName(dest: number, dbId: number, quiet?: boolean): Promise<string>;
+  getDbPath(dest: number, dbId: number, quiet?: boolean): Promise<string>;
   /** The reason a database is unhealthy, or null when it is healthy. */
-  getDbHealth(dest: number, dbId: number): Promise<string | null>;
+  getDbHealth(dest: number, dbId: number, quiet?: boolean): Promise<string | null>;
   getDbSeqnum(dest: number, dbId: number): Promise<bigint>;
-  setDbReadonly(dest: number, dbId: number): Promise<void>;
-  setDbSticky(dest: number, dbId: number): Promise<void>;
+  setDbReadonly(dest: number, dbId: number, quiet?: boolean): Promise<void>;
+  setDbSticky(dest: number, dbId: number, quiet?: boolean): Promise<void>;
   /** The daemon's answer: 0 when the process exists. */
   processExists(dest: number, pid: number): Promise<number>;
   /** The daemon's answer: 0 when the process exists and has registered srvid. */
@@ -128,6 +130,12 @@ export interface Daemon {
   disableTakeoverRuns(pnns: readonly number[], timeoutSec: number, waitMs: number): Promise<number | "timeout">;
   /** Sent to several nodes at once: fails quietly, the caller reports. */
   reloadPublicIps(dest: number): Promise<void>;
+  /** DB_ATTACH, DB_ATTACH_PERSISTENT or DB_ATTACH_REPLICATED; the database id. Quiet: callers log. */
+  dbAttach(dest: number, name: string, kind: "volatile" | "persistent" | "replicated"): Promise<number>;
+  /** TDB open flags for the database's local file. Quiet. */
+  dbOpenFlags(dest: number, dbId: number): Promise<number>;
+  /** Quiet. */
+  dbDetach(dest: number, dbId: number): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**

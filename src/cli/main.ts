@@ -68,6 +68,8 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   moveip: async () => (s, a) => import("./commands/ipadmin.ts").then((m) => m.moveip(s, a)),
   reloadnodes: async () => (await import("./commands/reloadnodes.ts")).reloadnodes,
   reloadips: async () => (await import("./commands/reloadips.ts")).reloadips,
+  attach: async () => (await import("./commands/attach.ts")).attach,
+  detach: async () => (await import("./commands/attach.ts")).detach,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

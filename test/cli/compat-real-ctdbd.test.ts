@@ -264,6 +264,28 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     await same(["getdbstatus", id]);
   });
 
+  it("attach / detach by tandem, as ctdb sees them", async () => {
+    assert.deepEqual(await ours(["attach", "tandem_attach.tdb"]), { rc: 0, stdout: "", stderr: "" });
+    assert.deepEqual(await ours(["attach", "tandem_attach_p.tdb", "persistent"]), { rc: 0, stdout: "", stderr: "" });
+    assert.deepEqual(await ours(["attach", "tandem_attach_r.tdb", "readonly"]), { rc: 0, stdout: "", stderr: "" });
+    assert.match(real(["getdbstatus", "tandem_attach.tdb"]).stdout, /PERSISTENT: no\n/);
+    assert.match(real(["getdbstatus", "tandem_attach_p.tdb"]).stdout, /PERSISTENT: yes\n/);
+    assert.match(real(["getdbstatus", "tandem_attach_r.tdb"]).stdout, /READONLY: yes\n/);
+    await same(["attach", "tandem_attach.tdb", "bogus"]);
+    await same(["attach"]);
+    await same(["detach", "tandem_attach.tdb"]);
+    assert.equal(real(["setvar", "AllowClientDBAttach", "0"]).rc, 0);
+    try {
+      await same(["detach", "tandem_attach_p.tdb"]);
+      await same(["detach", "nosuch.tdb"]);
+      // Not the readonly one: CTDB 4.17's daemon crashes detaching a database with read-only records enabled.
+      assert.deepEqual(await ours(["detach", "tandem_attach.tdb"]), { rc: 0, stdout: "", stderr: "" });
+      assert.doesNotMatch(real(["getdbmap"]).stdout, /tandem_attach\.tdb/);
+    } finally {
+      real(["setvar", "AllowClientDBAttach", "1"]);
+    }
+  });
+
   it("process-exists and roles: same output", async () => {
     const pid = String(daemon?.pid);
     await same(["process-exists", pid]);

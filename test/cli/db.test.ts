@@ -112,3 +112,34 @@ describe("recover, dumpmemory, rddumpmemory", () => {
     assert.equal((await runWithFake(["rddumpmemory"], fakeState())).stdout, "full talloc report on 'recoverd'\n");
   });
 });
+
+describe("attach / detach", () => {
+  it("attach needs an openable TDB file; detach needs AllowClientDBAttach=0 and volatile databases", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "tandem-cli-attach-"));
+    try {
+      const st = fakeState({ dbDir: dir });
+      st.tunables.push(["AllowClientDBAttach", 1]);
+      const noFile = await runWithFake(["attach", "a.tdb"], st);
+      assert.deepEqual(noFile, { rc: 12, stdout: "", stderr: "attach: a.tdb tdb_wrap_open failed\n" });
+      writeFileSync(join(dir, "a.tdb.0"), "TDB file\n\0\0\0\0");
+      writeFileSync(join(dir, "p.tdb.0"), "TDB file\n\0\0\0\0");
+      assert.deepEqual(await runWithFake(["attach", "a.tdb"], st), { rc: 0, stdout: "", stderr: "" });
+      assert.deepEqual(await runWithFake(["attach", "p.tdb", "persistent"], st), { rc: 0, stdout: "", stderr: "" });
+      assert.equal(st.dbs.find((d) => d.name === "p.tdb")?.flags, 1);
+      const active = await runWithFake(["detach", "a.tdb"], st);
+      assert.deepEqual([active.rc, active.stderr], [1, "Database access is still active on node 0. Set AllowclientDBAttach=0 on all nodes.\n"]);
+      st.tunables = st.tunables.map(([n, v]) => [n, n === "AllowClientDBAttach" ? 0 : v]);
+      const p = await runWithFake(["detach", "p.tdb"], st);
+      assert.deepEqual([p.rc, p.stderr], [1, "Only volatile databases can be detached\n"]);
+      assert.deepEqual(await runWithFake(["detach", "a.tdb"], st), { rc: 0, stdout: "", stderr: "" });
+      assert.equal(st.dbs.some((d) => d.name === "a.tdb"), false);
+      const rec = await runWithFake(["detach", "a.tdb"], fakeState({ recmode: 1 }));
+      assert.deepEqual([rec.rc, rec.stderr], [1, "Database cannot be detached when recovery is active\n"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

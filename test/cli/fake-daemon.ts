@@ -26,6 +26,8 @@ export interface FakeState {
   dbs: { dbId: number; name: string; flags: number; seqnum: bigint; health: string | null }[];
   processes: { pid: number; srvids: bigint[] }[];
   roles: { lmaster: boolean; leader: boolean };
+  /** Where the databases' files are said to be. */
+  dbDir: string;
   tickles: Connection[];
   /** Connections whose registration the daemon refuses. */
   refuseTickles: string[];
@@ -78,6 +80,7 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
     dbs: [],
     processes: [],
     roles: { lmaster: true, leader: true },
+    dbDir: "/var/db",
     tickles: [],
     refuseTickles: [],
     nodesFiles: {},
@@ -300,7 +303,7 @@ export class FakeDaemon implements Daemon {
     return this.op("getDbName", dest, () => this.db(dbId).name);
   }
   getDbPath(dest: number, dbId: number) {
-    return this.op("getDbPath", dest, () => `/var/db/${this.db(dbId).name}.${dest}`);
+    return this.op("getDbPath", dest, () => `${this.st.dbDir}/${this.db(dbId).name}.${dest}`);
   }
   getDbHealth(dest: number, dbId: number) {
     return this.op("getDbHealth", dest, () => this.db(dbId).health);
@@ -425,6 +428,24 @@ export class FakeDaemon implements Daemon {
   }
   reloadPublicIps(dest: number) {
     return this.op("reloadPublicIps", dest, () => undefined);
+  }
+  dbAttach(dest: number, name: string, kind: "volatile" | "persistent" | "replicated") {
+    return this.op("dbAttach", dest, () => {
+      const existing = this.st.dbs.find((d) => d.name === name);
+      if (existing !== undefined) return existing.dbId;
+      const dbId = 0x10000000 + this.st.dbs.length;
+      const flags = kind === "persistent" ? 1 : kind === "replicated" ? 8 : 0;
+      this.st.dbs.push({ dbId, name, flags, seqnum: 0n, health: null });
+      return dbId;
+    });
+  }
+  dbOpenFlags(dest: number, _dbId: number) {
+    return this.op("dbOpenFlags", dest, () => 0);
+  }
+  dbDetach(dest: number, dbId: number) {
+    return this.op("dbDetach", dest, () => {
+      this.st.dbs = this.st.dbs.filter((d) => d.dbId !== dbId);
+    });
   }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;
