@@ -11,6 +11,7 @@ import { ControlError, ControlTimeoutError } from "../client/errors.ts";
 import {
   BROADCAST_CONNECTED,
   Control,
+  SRVID_CLIENT_RANGE,
   SRVID_CTDB_TOOL,
   SRVID_DISABLE_IP_CHECK,
   SRVID_DISABLE_RECOVERIES,
@@ -39,6 +40,7 @@ import {
   encodeIface,
   encodeSockAddr,
   encodeSrvidMessage,
+  encodeTraverseStart,
 } from "../protocol/types.ts";
 import type { CliContext } from "./context.ts";
 import {
@@ -53,6 +55,7 @@ import {
   transportFailureLine,
 } from "./daemon.ts";
 import type { NodeEntry } from "./format/nodemap.ts";
+import { decodeRecData } from "./format/records.ts";
 import { decodeStatistics, decodeStatisticsList, type Statistics } from "./format/statistics.ts";
 import type { Iface } from "./format/simple.ts";
 import type { Uptime } from "./format/uptime.ts";
@@ -579,6 +582,38 @@ class ClientDaemon implements Daemon {
   /** A control whose failures the command itself reports. */
   private async quiet<T>(dest: number, f: (t: number) => Promise<T>): Promise<T> {
     return this.call("getDbName", dest, f, true);
+  }
+
+  async traverse(dest: number, dbId: number, onRecord: (key: Buffer, data: Buffer) => void): Promise<number> {
+    const srvid = SRVID_CLIENT_RANGE | BigInt(process.pid);
+    let finish: ((v: number) => void) | undefined;
+    const done = new Promise<number>((resolve) => {
+      finish = resolve;
+    });
+    await this.client.registerSrvid(srvid, (data) => {
+      const rec = decodeRecData(data);
+      if (rec === null) return;
+      if (rec.key.length === 0 && rec.data.length === 0) finish?.(0);
+      else onRecord(rec.key, rec.data);
+    });
+    try {
+      const req = encodeTraverseStart({ dbId, reqid: 0, srvid, withEmptyRecords: false });
+      try {
+        await this.ok(dest, Control.TRAVERSE_START_EXT, req, this.timeoutMs);
+      } catch (e) {
+        if (e instanceof ControlError) {
+          this.ctx.stderr(`traverse: control reply failed, ret=${e.status}\n`);
+          return e.status;
+        }
+        if (this.client.closed) throw new DaemonGone();
+        const ret = e instanceof ControlTimeoutError ? ETIMEDOUT : EIO;
+        this.ctx.stderr(`traverse: control failed, ret=${ret}\n`);
+        return ret;
+      }
+      return await done;
+    } finally {
+      await this.client.deregisterSrvid(srvid).catch(() => undefined);
+    }
   }
 
   private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {

@@ -136,6 +136,12 @@ export interface Daemon {
   dbOpenFlags(dest: number, dbId: number): Promise<number>;
   /** Quiet. */
   dbDetach(dest: number, dbId: number): Promise<void>;
+  /**
+   * Cluster-wide traverse of a database from dest: each record (with its
+   * header) goes to onRecord until the end marker; resolves 0, or the
+   * failure after CTDB's traverse log line.
+   */
+  traverse(dest: number, dbId: number, onRecord: (key: Buffer, data: Buffer) => void): Promise<number>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**

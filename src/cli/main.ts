@@ -70,6 +70,7 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   reloadips: async () => (await import("./commands/reloadips.ts")).reloadips,
   attach: async () => (await import("./commands/attach.ts")).attach,
   detach: async () => (await import("./commands/attach.ts")).detach,
+  catdb: async () => (await import("./commands/catdb.ts")).catdb,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
 };

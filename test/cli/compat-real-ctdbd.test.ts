@@ -286,6 +286,19 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     }
   });
 
+  it("catdb: same dump of volatile and persistent databases", async () => {
+    assert.equal(real(["attach", "tandem_cat.tdb"]).rc, 0);
+    assert.equal(real(["writekey", "tandem_cat.tdb", "alpha", "one"]).rc, 0);
+    assert.equal(real(["writekey", "tandem_cat.tdb", "quote\"back\\slash", "x\ty"]).rc, 0);
+    assert.equal(real(["attach", "tandem_cat_p.tdb", "persistent"]).rc, 0);
+    assert.equal(real(["pstore", "tandem_cat_p.tdb", "k1", "v1"]).rc, 0);
+    await same(["catdb", "tandem_cat.tdb"]);
+    await same(["catdb", "tandem_cat_p.tdb"]);
+    await same(["catdb", "nosuch.tdb"]);
+    await same(["catdb"]);
+    await same(["-n", "0", "catdb", "tandem_cat.tdb"]);
+  });
+
   it("process-exists and roles: same output", async () => {
     const pid = String(daemon?.pid);
     await same(["process-exists", pid]);

@@ -26,6 +26,8 @@ export interface FakeState {
   dbs: { dbId: number; name: string; flags: number; seqnum: bigint; health: string | null }[];
   processes: { pid: number; srvids: bigint[] }[];
   roles: { lmaster: boolean; leader: boolean };
+  /** Records (key, data with header) a traverse of any database returns. */
+  records: [Buffer, Buffer][];
   /** Where the databases' files are said to be. */
   dbDir: string;
   tickles: Connection[];
@@ -80,6 +82,7 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
     dbs: [],
     processes: [],
     roles: { lmaster: true, leader: true },
+    records: [],
     dbDir: "/var/db",
     tickles: [],
     refuseTickles: [],
@@ -446,6 +449,11 @@ export class FakeDaemon implements Daemon {
     return this.op("dbDetach", dest, () => {
       this.st.dbs = this.st.dbs.filter((d) => d.dbId !== dbId);
     });
+  }
+  async traverse(dest: number, _dbId: number, onRecord: (key: Buffer, data: Buffer) => void) {
+    this.st.calls.push(`traverse:${dest}`);
+    for (const [k, d] of this.st.records) onRecord(k, d);
+    return 0;
   }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;

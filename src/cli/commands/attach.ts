@@ -52,6 +52,16 @@ export async function attach(s: Session, args: string[]): Promise<number> {
     else if (which === "replicated") flags = DB_FLAGS.REPLICATED;
     else return s.usage("attach");
   }
+  return (await attachDb(s, name, flags)).ret;
+}
+
+/** CTDB's client attach sequence on the local node; ret 0 with the database id, or the failure after its log line. */
+export async function attachDb(s: Session, name: string, flags: number): Promise<{ ret: number; dbId: number }> {
+  const r = await attachSteps(s, name, flags);
+  return typeof r === "number" ? { ret: r, dbId: 0 } : { ret: 0, dbId: r.dbId };
+}
+
+async function attachSteps(s: Session, name: string, flags: number): Promise<number | { dbId: number }> {
   const kind = flags === DB_FLAGS.PERSISTENT ? "persistent" : flags === DB_FLAGS.REPLICATED ? "replicated" : "volatile";
   const opName = kind === "persistent" ? "DB_ATTACH_PERSISTENT" : kind === "replicated" ? "DB_ATTACH_REPLICATED" : "DB_ATTACH";
   const dest = s.pnn;
@@ -98,7 +108,7 @@ export async function attach(s: Session, args: string[]): Promise<number> {
     s.err(`attach: ${name} tdb_wrap_open failed\n`);
     return ENOMEM;
   }
-  return 0;
+  return { dbId };
 }
 
 /** SET_DB_READONLY / SET_DB_STICKY on every connected node. */
