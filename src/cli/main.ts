@@ -84,7 +84,14 @@ export interface MainHooks {
 
 export async function main(argv: string[], ctxIn: Partial<CliContext> = {}, hooks: MainHooks = {}): Promise<number> {
   const ctx: CliContext = { ...processContext(), ...ctxIn };
-  const ret = await run(argv, ctx, hooks);
+  let ret: number;
+  try {
+    ret = await run(argv, ctx, hooks);
+  } catch (e) {
+    // A bug or an unforeseen failure: say what it was rather than dying with a stack trace.
+    ctx.stderr(`tandem: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   // The shell sees the low byte of the C exit status; ctdb maps -1 to 1.
   return ret === -1 ? 1 : ret & 0xff;
 }
