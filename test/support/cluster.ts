@@ -27,7 +27,11 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(name: string, port: number, opts: LocalOptions & { nodes?: number } = {}): Promise<TestCluster> {
+export async function startCluster(
+  name: string,
+  port: number,
+  opts: LocalOptions & { nodes?: number; skipNodes?: number[] } = {},
+): Promise<TestCluster> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `tandem-${name}-`));
   const layout = localLayout(root, opts.nodes ?? 3);
   writeLocalConfig(layout, { ...opts, port });
@@ -76,7 +80,7 @@ export async function startCluster(name: string, port: number, opts: LocalOption
     },
   };
   try {
-    for (let pnn = 0; pnn < layout.nodeCount; pnn++) cluster.start(pnn);
+    for (let pnn = 0; pnn < layout.nodeCount; pnn++) if (!opts.skipNodes?.includes(pnn)) cluster.start(pnn);
   } catch (err) {
     await cluster.stop();
     throw err;
