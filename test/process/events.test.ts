@@ -38,6 +38,14 @@ describe("event scripts under tandemd", { skip }, () => {
             fs.copyFileSync(`/usr/share/ctdb/events/legacy/${s}.script`, to);
             fs.chmodSync(to, 0o755);
           }
+          // CTDB's own notify.sh, and a notification script that records what it is told.
+          fs.copyFileSync("/etc/ctdb/notify.sh", path.join(base, "notify.sh"));
+          fs.chmodSync(path.join(base, "notify.sh"), 0o755);
+          fs.writeFileSync(
+            path.join(base, "events", "notification", "50.record.script"),
+            '#!/bin/sh\necho "$1" >>"$CTDB_BASE/notified"\n',
+            { mode: 0o755 },
+          );
           // The service this node "runs": healthy unless the flag file exists.
           fs.writeFileSync(
             path.join(base, "events", "legacy", "50.service.script"),
@@ -64,6 +72,8 @@ describe("event scripts under tandemd", { skip }, () => {
         `${event} status:\n${r.stdout}`,
       );
     }
+    const notified = () => fs.readFileSync(path.join(cluster.layout.nodeBase(0), "notified"), "utf8").split("\n");
+    for (const event of ["init", "setup", "startup", "healthy"]) assert.ok(notified().includes(event), `notified ${event}`);
     const ours = await run(process.execPath, [TANDEM, "scriptstatus"], cluster.env(0));
     const theirs = await ctdb(["scriptstatus"]);
     assert.equal(ours.stdout.replace(/[\d.]+ \w{3} .*/g, "T"), theirs.stdout.replace(/[\d.]+ \w{3} .*/g, "T"));
@@ -79,6 +89,8 @@ describe("event scripts under tandemd", { skip }, () => {
       }
       const status = await ctdb(["scriptstatus"], 1);
       assert.match(status.stdout, /50\.service +ERROR/);
+      const notified = fs.readFileSync(path.join(cluster.layout.nodeBase(1), "notified"), "utf8");
+      assert.match(notified, /\nunhealthy\n/, "the notification scripts heard about it");
       assert.match(status.stdout, /OUTPUT: service is down/);
     } finally {
       fs.rmSync(flagFile, { force: true });
@@ -115,5 +127,31 @@ describe("event scripts under tandemd", { skip }, () => {
     fs.rmSync(path.join(dir, "63.nointerp.script"));
     assert.equal((await ctdb(["pnn"], 2)).stdout, "2\n", "the daemon still answers");
     await cluster.waitHealthy(15_000, 2);
+  });
+});
+
+describe("a failing startup event", { skip }, () => {
+  test("holds the node in STARTUP, retried until it succeeds; then it runs", async () => {
+    const cluster = await startCluster("startup", 54380, {
+      tunables: ["MonitorInterval=1"],
+      setup: (layout) => {
+        fs.writeFileSync(
+          path.join(layout.nodeBase(1), "events", "legacy", "50.wait.script"),
+          '#!/bin/sh\ncase "$1" in startup) [ -e "$CTDB_BASE/ready" ] || { echo "not ready"; exit 1; } ;; esac\nexit 0\n',
+          { mode: 0o755 },
+        );
+      },
+    });
+    try {
+      await cluster.waitFor((v) => v.flags[0] === 0 && v.flags[2] === 0, 0);
+      const held = await run(CTDB, ["runstate"], cluster.env(1));
+      assert.equal(held.stdout, "STARTUP\n");
+      assert.match((await run(CTDB, ["status"], cluster.env(0))).stdout, /pnn:1 127\.0\.0\.2 +UNHEALTHY\n/);
+      fs.writeFileSync(path.join(cluster.layout.nodeBase(1), "ready"), "");
+      await cluster.waitHealthy(15_000);
+      assert.equal((await run(CTDB, ["runstate"], cluster.env(1))).stdout, "RUNNING\n");
+    } finally {
+      await cluster.stop();
+    }
   });
 });
