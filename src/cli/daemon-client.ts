@@ -40,6 +40,7 @@ import {
   encodeIface,
   encodeSockAddr,
   encodeSrvidMessage,
+  encodeTransdb,
   encodeTraverseStart,
 } from "../protocol/types.ts";
 import type { CliContext } from "./context.ts";
@@ -614,6 +615,20 @@ class ClientDaemon implements Daemon {
     } finally {
       await this.client.deregisterSrvid(srvid).catch(() => undefined);
     }
+  }
+
+  dbControl(dest: number, op: "freeze" | "thaw" | "set-healthy", dbId: number): Promise<void> {
+    const opcode = op === "freeze" ? Control.DB_FREEZE : op === "thaw" ? Control.DB_THAW : Control.DB_SET_HEALTHY;
+    return this.quiet(dest, async (t) => {
+      await this.ok(dest, opcode, encodeU32(dbId), t);
+    });
+  }
+
+  dbTransaction(dest: number, op: "start" | "wipe" | "commit", dbId: number, tid: number): Promise<void> {
+    const opcode = op === "start" ? Control.DB_TRANSACTION_START : op === "wipe" ? Control.WIPE_DATABASE : Control.DB_TRANSACTION_COMMIT;
+    return this.quiet(dest, async (t) => {
+      await this.ok(dest, opcode, encodeTransdb({ dbId, tid }), t);
+    });
   }
 
   private async ok(dest: number, opcode: number, data: Buffer, timeoutMs: number): Promise<{ data: Buffer }> {

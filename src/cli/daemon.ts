@@ -142,6 +142,10 @@ export interface Daemon {
    * failure after CTDB's traverse log line.
    */
   traverse(dest: number, dbId: number, onRecord: (key: Buffer, data: Buffer) => void): Promise<number>;
+  /** DB_FREEZE, DB_THAW or DB_SET_HEALTHY. Quiet: sent to several nodes at once. */
+  dbControl(dest: number, op: "freeze" | "thaw" | "set-healthy", dbId: number): Promise<void>;
+  /** DB_TRANSACTION_START, WIPE_DATABASE or DB_TRANSACTION_COMMIT under transaction id tid. Quiet. */
+  dbTransaction(dest: number, op: "start" | "wipe" | "commit", dbId: number, tid: number): Promise<void>;
   /** The leader PNN from the leader broadcast, or UNKNOWN_PNN if none arrives within timeoutMs. */
   waitForLeader(timeoutMs: number): Promise<number>;
   /**

@@ -299,6 +299,17 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
     await same(["-n", "0", "catdb", "tandem_cat.tdb"]);
   });
 
+  it("wipedb by tandem empties the database as ctdb sees it", async () => {
+    assert.equal(real(["attach", "tandem_wipe.tdb", "persistent"]).rc, 0);
+    assert.equal(real(["pstore", "tandem_wipe.tdb", "k1", "v1"]).rc, 0);
+    assert.match(real(["catdb", "tandem_wipe.tdb"]).stdout, /key\(2\) = "k1"\n/);
+    assert.deepEqual(await ours(["wipedb", "tandem_wipe.tdb"]), { rc: 0, stdout: "Database tandem_wipe.tdb wiped\n", stderr: "" });
+    assert.match(real(["catdb", "tandem_wipe.tdb"]).stdout, /^Dumped 0 records\n$/);
+    await same(["wipedb", "tandem_wipe.tdb"]);
+    await same(["wipedb", "nosuch.tdb"]);
+    await same(["wipedb"]);
+  });
+
   it("process-exists and roles: same output", async () => {
     const pid = String(daemon?.pid);
     await same(["process-exists", pid]);

@@ -455,6 +455,17 @@ export class FakeDaemon implements Daemon {
     for (const [k, d] of this.st.records) onRecord(k, d);
     return 0;
   }
+  dbControl(dest: number, op: string, dbId: number) {
+    return this.op("dbControl", dest, () => {
+      this.st.calls.push(`db-${op}:${dest}:${dbId}`);
+    });
+  }
+  dbTransaction(dest: number, op: string, dbId: number, tid: number) {
+    return this.op("dbTransaction", dest, () => {
+      this.st.calls.push(`db-${op}:${dest}:${dbId}:${tid}`);
+      if (op === "wipe") this.st.records = [];
+    });
+  }
   async waitForLeader(_timeoutMs: number) {
     return this.st.leader;
   }

@@ -73,3 +73,31 @@ describe("record dumps", () => {
     }
   });
 });
+
+describe("wipedb", () => {
+  it("runs the transaction on every active node, then reports", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tandem-cli-wipedb-"));
+    try {
+      writeFileSync(join(dir, "w.tdb.0"), "TDB file\n\0\0\0");
+      const st = fakeState({
+        dbDir: dir,
+        generation: 77,
+        dbs: [{ dbId: 0x42, name: "w.tdb", flags: 1, seqnum: 0n, health: null }],
+        nodes: [
+          { pnn: 0, address: "192.168.20.41", flags: 0 },
+          { pnn: 1, address: "192.168.20.42", flags: 0x20 },
+        ],
+        records: [[Buffer.from("a"), Buffer.concat([header(2n, 0, 0), Buffer.from("x")])]],
+      });
+      const r = await runWithFake(["wipedb", "w.tdb"], st);
+      assert.deepEqual(r, { rc: 0, stdout: "Database w.tdb wiped\n", stderr: "" });
+      assert.deepEqual(
+        st.calls.filter((c) => c.startsWith("db-")),
+        ["db-freeze:0:66", "db-start:0:66:77", "db-wipe:0:66:77", "db-set-healthy:0:66", "db-commit:0:66:77", "db-thaw:0:66"],
+      );
+      assert.equal(st.records.length, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

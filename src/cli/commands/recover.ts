@@ -5,13 +5,13 @@ import { attempt, type Session } from "../session.ts";
 const INVALID_GENERATION = 1;
 const RECOVERY_ACTIVE = 1;
 
-const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The cluster's generation as the leader sees it, once the leader is out
  * of recovery and has a valid generation; polls once a second until then.
  */
-async function getGeneration(s: Session, sleep: Sleep): Promise<{ ok: true; value: number } | { ok: false; ret: number }> {
+export async function getGeneration(s: Session, sleep: Sleep): Promise<{ ok: true; value: number } | { ok: false; ret: number }> {
   for (;;) {
     const leader = await s.getLeader();
     const recmode = await attempt(() => s.daemon.getRecmode(leader));
