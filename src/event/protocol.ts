@@ -11,6 +11,8 @@
 // CTDB_EVENT_PROTOCOL_VERSION constant is defined but never sent), so we
 // send 0 and accept any value.
 
+import { Reader as CodecReader, type ReaderErrors } from "../protocol/codec.ts";
+
 export const EVENT_HEADER_SIZE = 12;
 
 export const EventCommand = { run: 1, status: 2, script: 3 } as const;
@@ -234,44 +236,23 @@ export function encodeReply(reqid: number, reply: EventReply, version = 0): Buff
 // ---------------------------------------------------------------------------
 // Decoding
 
-class Reader {
-  offset = 0;
-  constructor(
-    private readonly buf: Buffer,
-    private readonly what: string,
-  ) {}
+const EVENT_ERRORS: ReaderErrors = {
+  truncated: (message) => new EventProtocolError("EMSGSIZE", message),
+  invalid: (message) => new EventProtocolError("EINVAL", message),
+};
 
-  private need(n: number, field: string): void {
-    if (this.buf.length - this.offset < n) {
-      throw new EventProtocolError(
-        "EMSGSIZE",
-        `${this.what} truncated: ${field} needs ${n} bytes at offset ${this.offset}, ` +
-          `only ${this.buf.length - this.offset} left`,
-      );
-    }
+/** The shared bounds-checked reader, raising eventd's errors, plus eventd's own types. */
+class Reader extends CodecReader {
+  constructor(buf: Buffer, what: string) {
+    super(buf, what, 0, buf.length, EVENT_ERRORS);
   }
 
-  u32(field: string): number {
-    this.need(4, field);
-    const v = this.buf.readUInt32LE(this.offset);
-    this.offset += 4;
-    return v;
-  }
-
-  i32(field: string): number {
-    this.need(4, field);
-    const v = this.buf.readInt32LE(this.offset);
-    this.offset += 4;
-    return v;
-  }
-
-  i64(field: string): number {
-    this.need(8, field);
-    const v = this.buf.readBigInt64LE(this.offset);
+  /** An i64 that must fit a JavaScript number (a timeval part). */
+  safeI64(field: string): number {
+    const v = this.i64(field);
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new EventProtocolError("EINVAL", `${this.what}: ${field} out of range (${v})`);
+      throw this.errors.invalid(`${this.what}: ${field} out of range (${v})`);
     }
-    this.offset += 8;
     return Number(v);
   }
 
@@ -282,8 +263,7 @@ class Reader {
     const bytes = this.buf.subarray(this.offset, this.offset + len);
     const nul = bytes.indexOf(0);
     if (nul !== len - 1) {
-      throw new EventProtocolError(
-        "EINVAL",
+      throw this.errors.invalid(
         nul === -1
           ? `${this.what}: ${field} (${len} bytes at offset ${this.offset}) is not NUL-terminated`
           : `${this.what}: ${field} (${len} bytes at offset ${this.offset}) has a NUL at byte ${nul}`,
@@ -294,8 +274,8 @@ class Reader {
   }
 
   timeval(field: string): Timeval {
-    const sec = this.i64(`${field} seconds`);
-    const usec = this.i64(`${field} microseconds`);
+    const sec = this.safeI64(`${field} seconds`);
+    const usec = this.safeI64(`${field} microseconds`);
     return { sec, usec };
   }
 }

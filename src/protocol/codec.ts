@@ -3,17 +3,30 @@
 // interoperate with is little-endian, so LE is the wire order here.
 import { ProtocolError } from "./errors.ts";
 
+/** How a reader reports bytes that run out, or a value that cannot be. */
+export interface ReaderErrors {
+  truncated(message: string): Error;
+  invalid(message: string): Error;
+}
+
+const PROTOCOL_ERRORS: ReaderErrors = {
+  truncated: (message) => new ProtocolError(message),
+  invalid: (message) => new ProtocolError(message),
+};
+
 export class Reader {
   readonly buf: Buffer;
   offset: number;
   readonly end: number;
   readonly what: string;
+  protected readonly errors: ReaderErrors;
 
-  constructor(buf: Buffer, what: string, offset = 0, end = buf.length) {
+  constructor(buf: Buffer, what: string, offset = 0, end = buf.length, errors: ReaderErrors = PROTOCOL_ERRORS) {
     this.buf = buf;
     this.what = what;
     this.offset = offset;
     this.end = Math.min(end, buf.length);
+    this.errors = errors;
   }
 
   get remaining(): number {
@@ -22,7 +35,7 @@ export class Reader {
 
   need(n: number, field: string): void {
     if (n < 0 || this.end - this.offset < n) {
-      throw new ProtocolError(
+      throw this.errors.truncated(
         `${this.what}: truncated ${field}: need ${n} bytes at offset ${this.offset}, only ${Math.max(0, this.end - this.offset)} left`,
       );
     }
@@ -79,7 +92,7 @@ export class Reader {
 
   bool(field: string): boolean {
     const v = this.u8(field);
-    if (v > 1) throw new ProtocolError(`${this.what}: ${field} must be 0 or 1, got ${v}`);
+    if (v > 1) throw this.errors.invalid(`${this.what}: ${field} must be 0 or 1, got ${v}`);
     return v === 1;
   }
 
@@ -99,7 +112,7 @@ export class Reader {
   /** Checks that `count` elements of `size` bytes each can still follow. */
   needArray(count: number, size: number, field: string): void {
     if (count * size > this.remaining) {
-      throw new ProtocolError(
+      throw this.errors.truncated(
         `${this.what}: ${field} claims ${count} entries of ${size} bytes but only ${this.remaining} bytes follow`,
       );
     }

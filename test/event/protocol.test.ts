@@ -201,7 +201,7 @@ describe("event protocol: malformed input", () => {
     const hugeString = Buffer.from(REAL.statusReq);
     hugeString.writeUInt32LE(0xfffffff0, 16);
     assert.throws(() => decodeRequest(hugeString), (e: unknown) => {
-      return e instanceof EventProtocolError && e.errno === "EMSGSIZE" && /component needs/.test(e.message);
+      return e instanceof EventProtocolError && e.errno === "EMSGSIZE" && /truncated component/.test(e.message);
     });
 
     const badAction = encodeRequest(1, { cmd: "script", component: "c", script: "s", action: "enable" });
