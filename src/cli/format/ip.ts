@@ -20,8 +20,7 @@ export interface PublicIpInfo {
 function addrKey(address: string): [number, number[]] {
   const a = parseCtdbAddress(address);
   if (a === null) return [99, []];
-  if (a.family === 4) return [4, a.bytes];
-  return [6, a.words.flatMap((w) => [w >> 8, w & 0xff])];
+  return [a.family, [...a.bytes]];
 }
 
 /** ctdb's address order: IPv4 before IPv6, then by address bytes. */
