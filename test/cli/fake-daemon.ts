@@ -1,7 +1,14 @@
 // An in-memory daemon for command tests, shaped like the state tables of
 // CTDB's fake_ctdbd used by its tool unit tests (NODEMAP, IFACES, VNNMAP,
 // RUNSTATE, RECLOCK, per-node capabilities, failing controls).
-import { type Connection, type Daemon, DaemonFailure, statusFailureLine, transportFailureLine } from "../../src/cli/daemon.ts";
+import {
+  CONTROL_LOG_NAMES,
+  type Connection,
+  type Daemon,
+  DaemonFailure,
+  statusFailureLine,
+  transportFailureLine,
+} from "../../src/cli/daemon.ts";
 import type { NodeEntry } from "../../src/cli/format/nodemap.ts";
 import type { Iface } from "../../src/cli/format/simple.ts";
 import { decodeStatistics, STATISTICS_SIZE, type Statistics } from "../../src/cli/format/statistics.ts";
@@ -97,59 +104,7 @@ export function fakeState(over: Partial<FakeState> = {}): FakeState {
 
 type Log = (s: string) => void;
 
-const NAMES: Record<string, string> = {
-  getNodemap: "GET_NODEMAP",
-  getRunstate: "GET_RUNSTATE",
-  getIfaces: "GET_IFACES",
-  getVnnmap: "GETVNNMAP",
-  getRecmode: "GET_RECMODE",
-  getUptime: "UPTIME",
-  ping: "PING",
-  getPid: "GET_PID",
-  getCapabilities: "GET_CAPABILITIES",
-  getReclockFile: "GET_RECLOCK_FILE",
-  listTunables: "LIST_TUNABLES",
-  getTunable: "GET_TUNABLE",
-  setTunable: "SET_TUNABLE",
-  disableNode: "DISABLE_NODE",
-  enableNode: "ENABLE_NODE",
-  stopNode: "STOP_NODE",
-  continueNode: "CONTINUE_NODE",
-  shutdown: "SHUTDOWN",
-  getPublicIps: "GET_PUBLIC_IPS",
-  getPublicIpInfo: "GET_PUBLIC_IP_INFO",
-  setIfaceLinkState: "SET_IFACE_LINK_STATE",
-  sendGratuitousArp: "SEND_GRATUITOUS_ARP",
-  getDebug: "GET_DEBUG",
-  setDebug: "SET_DEBUG",
-  setBanState: "SET_BAN_STATE",
-  getDbmap: "GET_DBMAP",
-  getDbName: "GET_DBNAME",
-  getDbPath: "GETDBPATH",
-  getDbHealth: "DB_GET_HEALTH",
-  getDbSeqnum: "GET_DB_SEQNUM",
-  setDbReadonly: "SET_DB_READONY",
-  setDbSticky: "SET_DB_STICKY",
-  processExists: "PROCESS_EXISTS",
-  checkPidSrvid: "CHECK_PID_SRVID",
-  setLmasterRole: "SET_LMASTERROLE",
-  setLeaderRole: "SET_RECMASTERROLE",
-  getStatistics: "STATISTICS",
-  resetStatistics: "STATISTICS_RESET",
-  getStatHistory: "GET_STAT_HISTORY",
-  getTickleList: "GET_TCP_TICKLE_LIST",
-  tcpAddDelayedUpdate: "TCP_ADD_DELAYED_UPDATE",
-  tcpRemove: "TCP_REMOVE",
-  setRecmode: "SET_RECMODE",
-  dumpMemory: "DUMP_MEMORY",
-  addPublicIp: "ADD_PUBLIC_IP",
-  delPublicIp: "DEL_PUBLIC_IP",
-  releaseIp: "RELEASE_IP",
-  takeoverIp: "TAKEOVER_IP",
-  getNodesFile: "GET_NODES_FILE",
-  reloadNodesFile: "RELOAD_NODES_FILE",
-  reloadPublicIps: "RELOAD_PUBLIC_IPS",
-};
+const NAMES: Record<string, string> = CONTROL_LOG_NAMES;
 
 export class FakeDaemon implements Daemon {
   closed = false;
