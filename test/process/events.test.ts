@@ -144,8 +144,14 @@ describe("a failing startup event", { skip }, () => {
     });
     try {
       await cluster.waitFor((v) => v.flags[0] === 0 && v.flags[2] === 0, 0);
-      const held = await run(CTDB, ["runstate"], cluster.env(1));
-      assert.equal(held.stdout, "STARTUP\n");
+      const runstate = async () => (await run(CTDB, ["runstate"], cluster.env(1))).stdout;
+      for (let i = 0; (await runstate()) !== "STARTUP\n"; i++) {
+        assert.ok(i < 100, "node 1 never reached STARTUP");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Past the 5 s retry of the failing startup event, it is still held back.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      assert.equal(await runstate(), "STARTUP\n");
       assert.match((await run(CTDB, ["status"], cluster.env(0))).stdout, /pnn:1 127\.0\.0\.2 +UNHEALTHY\n/);
       fs.writeFileSync(path.join(cluster.layout.nodeBase(1), "ready"), "");
       await cluster.waitHealthy(15_000);
