@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { alive } from "../../src/local/cluster.ts";
 import { CTDB, hasRealCtdb, run, startCluster, TANDEM, type TestCluster } from "../support/cluster.ts";
 
 const skip = hasRealCtdb ? false : "Debian's ctdb package is not installed";
@@ -71,6 +72,20 @@ describe("the real ctdb tool against tandemd", { skip }, () => {
     assert.match(stopped.stdout, /pnn:2 127\.0\.0\.3 +STOPPED\|INACTIVE\n/);
     assert.match(stopped.stdout, /Size:2\n/, "a stopped node leaves the vnnmap");
     assert.equal((await ctdb(["-n", "2", "continue"])).code, 0);
+    await cluster.waitHealthy();
+  });
+
+  test("ctdb shutdown stops that node's daemon; the others see it go", async () => {
+    const pid = cluster.pids[2]!;
+    const r = await ctdb(["-n", "2", "shutdown"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 0; alive(pid); i++) {
+      assert.ok(i < 100, "the daemon did not exit");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await cluster.waitFor((v) => (v.flags[2]! & 0x01) !== 0, 0);
+    assert.ok(!fs.existsSync(cluster.layout.socket(2)), "its socket is removed");
+    cluster.start(2);
     await cluster.waitHealthy();
   });
 
