@@ -133,12 +133,19 @@ export function readPid(layout: LocalLayout, pnn: number): number | undefined {
   }
 }
 
+/** Running (a zombie has exited; it only waits for its parent to collect it). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S ..."; comm may hold spaces or parentheses.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
   }
 }
 
