@@ -200,7 +200,14 @@ export class ClusterSim {
       ...opts.timing,
     };
     this.net = new Network(this.sched, netRng, n, {
-      packet: (to, from, packet) => this.deliver(to, (nowMs) => ({ kind: "packet", nowMs, from, packet })),
+      packet: (to, from, packet) => {
+        // Traffic that arrives is life as far as the receiver can tell, even a
+        // packet held back by a cut and sent before its sender froze or died:
+        // the receiver's silence window starts again from here.
+        const k = to * this.n + from;
+        if ((this.missingSince[k] ?? -1) >= 0) this.missingSince[k] = this.sched.nowMs;
+        this.deliver(to, (nowMs) => ({ kind: "packet", nowMs, from, packet }));
+      },
       peerUp: (node, peer) => this.deliver(node, (nowMs) => ({ kind: "peer-up", nowMs, pnn: peer })),
       peerDown: (node, peer) => this.deliver(node, (nowMs) => ({ kind: "peer-down", nowMs, pnn: peer })),
       status: (node) => this.nodes[node]?.status ?? "dead",
