@@ -203,3 +203,21 @@ async function detachOne(s: Session, dbId: number): Promise<number> {
   }
   return 0;
 }
+
+/**
+ * What catdb and wipedb do first: find the database by name or id, then
+ * attach to it, complaining as ctdb does. The attached id, or the exit code.
+ */
+export async function findAndAttach(
+  s: Session,
+  arg: string,
+): Promise<{ ok: true; name: string; dbId: number; attachedId: number } | { ok: false; ret: number }> {
+  const db = await findDb(s, arg);
+  if (db === null) return { ok: false, ret: 1 };
+  const attached = await attachDb(s, db.name, db.flags);
+  if (attached.ret !== 0) {
+    s.err(`Failed to attach to DB ${db.name}\n`);
+    return { ok: false, ret: attached.ret };
+  }
+  return { ok: true, name: db.name, dbId: db.dbId, attachedId: attached.dbId };
+}

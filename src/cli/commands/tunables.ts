@@ -4,21 +4,25 @@ import { jsonText } from "../format/nodemap.ts";
 import { findTunable, formatNoSuchTunable, formatTunable } from "../format/simple.ts";
 import { attempt, type Session } from "../session.ts";
 
-async function listOrComplain(s: Session): Promise<{ ok: true; value: string[] } | { ok: false; ret: number }> {
+/** ctdb checks a name against the node's list first: 0 when known, else the exit code. */
+async function checkTunableName(s: Session, name: string): Promise<number> {
   const list = await attempt(() => s.daemon.listTunables(s.cmdPnn));
-  if (!list.ok) s.err(`Failed to get list of variables from node ${s.cmdPnn >>> 0}\n`);
-  return list;
+  if (!list.ok) {
+    s.err(`Failed to get list of variables from node ${s.cmdPnn >>> 0}\n`);
+    return list.ret;
+  }
+  if (!findTunable(list.value, name)) {
+    s.out(formatNoSuchTunable(name));
+    return 1;
+  }
+  return 0;
 }
 
 export async function getvar(s: Session, args: string[]): Promise<number> {
   if (args.length !== 1) return s.usage("getvar");
   const name = args[0]!;
-  const list = await listOrComplain(s);
-  if (!list.ok) return list.ret;
-  if (!findTunable(list.value, name)) {
-    s.out(formatNoSuchTunable(name));
-    return 1;
-  }
+  const known = await checkTunableName(s, name);
+  if (known !== 0) return known;
   const v = await attempt(() => s.daemon.getTunable(s.cmdPnn, name));
   if (!v.ok) return v.ret;
   s.out(s.ctx.json ? jsonText({ name, value: v.value >>> 0 }) : formatTunable(name, v.value));
@@ -28,12 +32,8 @@ export async function getvar(s: Session, args: string[]): Promise<number> {
 export async function setvar(s: Session, args: string[]): Promise<number> {
   if (args.length !== 2) return s.usage("setvar");
   const name = args[0]!;
-  const list = await listOrComplain(s);
-  if (!list.ok) return list.ret;
-  if (!findTunable(list.value, name)) {
-    s.out(formatNoSuchTunable(name));
-    return 1;
-  }
+  const known = await checkTunableName(s, name);
+  if (known !== 0) return known;
   // ctdb exits with the conversion's errno (EINVAL, ERANGE) and no message.
   const parsed = smbStrtoul(args[1]!);
   if (!parsed.ok) return parsed.errno;

@@ -6,8 +6,7 @@
 import { NODE_FLAGS_INACTIVE } from "../format/common.ts";
 import { DaemonFailure } from "../daemon.ts";
 import type { Session } from "../session.ts";
-import { attachDb } from "./attach.ts";
-import { findDb } from "./db.ts";
+import { findAndAttach } from "./attach.ts";
 import { getGeneration, realSleep } from "./recover.ts";
 
 const ENOMEM = 12;
@@ -15,13 +14,8 @@ const RECOVERY_ACTIVE = 1;
 
 export async function wipedb(s: Session, args: string[]): Promise<number> {
   if (args.length !== 1) return s.usage("wipedb");
-  const db = await findDb(s, args[0]!);
-  if (db === null) return 1;
-  const attached = await attachDb(s, db.name, db.flags);
-  if (attached.ret !== 0) {
-    s.err(`Failed to attach to DB ${db.name}\n`);
-    return attached.ret;
-  }
+  const db = await findAndAttach(s, args[0]!);
+  if (!db.ok) return db.ret;
   const nodemap = await s.getNodemap(false);
   if (nodemap === null) {
     s.err("Failed to get nodemap\n");
