@@ -68,6 +68,12 @@ export const STATS_FIELDS = [
   "total_ro_revokes",
 ] as const;
 
+// The record starts with the counters in display order, up to the timeouts,
+// except num_recoveries, which it carries near its end.
+const LEADING_WIRE_COUNTERS = STATS_FIELDS.slice(0, STATS_FIELDS.indexOf("timeouts.traverse") + 1).filter(
+  (name) => name !== "num_recoveries",
+);
+
 const BUCKETS = 16;
 export const STATISTICS_SIZE = 488;
 
@@ -87,33 +93,7 @@ export function decodeStatistics(buf: Buffer, offset = 0): Statistics {
     o += 32;
     return l;
   };
-  for (const name of [
-    "num_clients",
-    "frozen",
-    "recovering",
-    "client_packets_sent",
-    "client_packets_recv",
-    "node_packets_sent",
-    "node_packets_recv",
-    "keepalive_packets_sent",
-    "keepalive_packets_recv",
-    "node.req_call",
-    "node.reply_call",
-    "node.req_dmaster",
-    "node.reply_dmaster",
-    "node.reply_error",
-    "node.req_message",
-    "node.req_control",
-    "node.reply_control",
-    "node.req_tunnel",
-    "client.req_call",
-    "client.req_message",
-    "client.req_control",
-    "client.req_tunnel",
-    "timeouts.call",
-    "timeouts.control",
-    "timeouts.traverse",
-  ]) {
+  for (const name of LEADING_WIRE_COUNTERS) {
     counters.set(name, u32());
   }
   o += 4;
