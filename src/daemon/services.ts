@@ -4,19 +4,19 @@
 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Flag, FLAGS_INACTIVE, Runstate } from "../cluster/types.ts";
+import { FLAGS_INACTIVE, Runstate } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
 import {
   effectiveResult,
   eventAllowed,
   initialMonitorState,
   type MonitorState,
+  monitorAfterStartup,
   monitorMayRun,
   monitorResult,
   monitorSkipped,
   type Runstate as EventRunstate,
 } from "../event/health.ts";
-import { ECANCELED } from "../event/errno.ts";
 import { runNotification } from "../event/notify.ts";
 import { startEventServer } from "../event/server.ts";
 import { EventService } from "../event/service.ts";
@@ -100,9 +100,7 @@ export async function startServices(node: Node, config: NodeConfig, log: Log): P
       node.setHealth(verdict.transition === "healthy");
       notify(verdict.transition);
     }
-    // A monitor cancelled by another event (CTDB's rule) judged nothing; try
-    // again soon rather than a whole interval later.
-    schedule(reply === ECANCELED ? Math.min(verdict.delaySec, 0.5) : verdict.delaySec);
+    schedule(verdict.delaySec);
   };
 
   // Every recovery runs startrecovery and recovered, then the takeover run's
@@ -120,10 +118,9 @@ export async function startServices(node: Node, config: NodeConfig, log: Log): P
   return {
     runEvent,
     running: () => {
-      // CTDB waits 2 s before the first monitor; Tandem runs it at once so a
-      // healthy node reports OK as soon as its services say so.
-      if ((node.cluster.state.ownFlags & Flag.UNHEALTHY) !== 0) void monitorOnce();
-      else schedule(0);
+      const first = monitorAfterStartup(monitor);
+      monitor = first.state;
+      schedule(first.delaySec);
     },
     stopping: async () => {
       stopped = true;

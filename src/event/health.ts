@@ -23,6 +23,8 @@ export interface MonitorTunables {
 
 export const DEFAULT_MONITOR_TUNABLES: MonitorTunables = { monitorIntervalSec: 15, monitorTimeoutCount: 20 };
 
+const CANCELLED_RETRY_SEC = 0.5;
+
 export function initialMonitorState(): MonitorState {
   return { unhealthy: true, timeouts: 0, nextIntervalSec: 5 };
 }
@@ -53,6 +55,11 @@ export function monitorResult(state: MonitorState, result: number, tun: MonitorT
   } else {
     timeouts = 0;
   }
+  if (result === ECANCELED) {
+    // Cancelled by another event, so nothing was judged. CTDB waits the whole
+    // interval; Tandem tries again soon, and the interval does not grow.
+    return { state, transition: null, delaySec: Math.min(state.nextIntervalSec, CANCELLED_RETRY_SEC) };
+  }
   if (judge) {
     if (result !== 0 && !unhealthy) {
       unhealthy = true;
@@ -69,9 +76,13 @@ export function monitorResult(state: MonitorState, result: number, tun: MonitorT
   return { state: { unhealthy, timeouts, nextIntervalSec }, transition, delaySec };
 }
 
-/** After a successful startup event: runstate RUNNING, first monitor in 2 s. */
+/**
+ * After a successful startup event: runstate RUNNING. CTDB waits 2 s for the
+ * first monitor; Tandem runs it at once, so a healthy node reports OK as soon
+ * as its services say so. The interval then starts at 2 s as in CTDB.
+ */
 export function monitorAfterStartup(state: MonitorState): { state: MonitorState; delaySec: number } {
-  return { state: { ...state, nextIntervalSec: 2 }, delaySec: 2 };
+  return { state: { ...state, nextIntervalSec: 2 }, delaySec: 0 };
 }
 
 /** The monitor could not be launched at all: retry in 5 s. */

@@ -66,9 +66,14 @@ describe("health: monitor verdicts (ctdb_monitor.c)", () => {
     assert.deepEqual(c.transitions, [null]);
   });
 
-  it("interval: 2 s after startup, doubling up to MonitorInterval, 5 s after a change", () => {
+  it("a cancelled monitor is retried after 0.5 s without growing the interval", () => {
+    const { delays } = feed([0, 0, ECANCELED, 0], { ...initialMonitorState(), unhealthy: false, nextIntervalSec: 2 });
+    assert.deepEqual(delays, [2, 4, 0.5, 8]);
+  });
+
+  it("interval: first monitor at once after startup (CTDB: 2 s), then 2 s doubling up to MonitorInterval, 5 s after a change", () => {
     const st = monitorAfterStartup(initialMonitorState());
-    assert.equal(st.delaySec, 2);
+    assert.equal(st.delaySec, 0);
     const { delays } = feed([0, 0, 0, 0, 0, ENOEXEC, ENOEXEC], { ...st.state, unhealthy: false });
     assert.deepEqual(delays, [2, 4, 8, 15, 15, 5, 10]);
   });
