@@ -31,16 +31,13 @@ export function toolPath(): string {
 }
 
 export async function startServices(node: Node, config: NodeConfig, log: Log): Promise<NodeHooks> {
-  // Several test-mode nodes share one host: each keeps its script state under
-  // its own var directory (CTDB's functions honour CTDB_SCRIPT_VARDIR).
-  const env = config.paths.testMode
-    ? { ...process.env, CTDB_SCRIPT_VARDIR: process.env["CTDB_SCRIPT_VARDIR"] ?? path.join(config.paths.vardir, "scripts") }
-    : process.env;
   const service = new EventService({
     base: config.paths.base,
     datadir: config.paths.datadir,
     toolPath: toolPath(),
-    env,
+    env: process.env,
+    // Several test-mode nodes share one host; each keeps its own script state.
+    scriptVardir: config.paths.testMode ? path.join(config.paths.vardir, "scripts") : undefined,
     debugScript: config.conf.event.debugScript,
     log,
     logging: config.conf.logging.location,

@@ -20,6 +20,12 @@ export interface ScriptEnvOptions {
   interactive?: boolean;
   /** [database] lock debug script. */
   lockDebugScript?: string;
+  /**
+   * CTDB_SCRIPT_VARDIR, where `functions` keeps script state. Set it when
+   * several nodes share one host (test mode), so each has its own; an
+   * inherited value wins.
+   */
+  scriptVardir?: string;
 }
 
 /** Where ctdbd usually runs (systemd's default PATH plus /sbin:/bin): scripts call ip, ss, iptables, ... */
@@ -43,5 +49,6 @@ export function scriptEnvironment(opts: ScriptEnvOptions): Record<string, string
   else if (out.CTDB_DEBUGLEVEL === undefined) out.CTDB_DEBUGLEVEL = "NOTICE";
   if (opts.interactive) out.CTDB_INTERACTIVE = "true";
   if (opts.lockDebugScript !== undefined) out.CTDB_DEBUG_LOCKS = opts.lockDebugScript;
+  if (opts.scriptVardir !== undefined && out.CTDB_SCRIPT_VARDIR === undefined) out.CTDB_SCRIPT_VARDIR = opts.scriptVardir;
   return out;
 }

@@ -30,6 +30,8 @@ export interface EventServiceOptions {
   /** Extra environment settings (CTDB_LOGGING, CTDB_DEBUGLEVEL) as ctdbd exports them. */
   logging?: string;
   debugLevel?: string;
+  /** CTDB_SCRIPT_VARDIR for scripts (see env.ts). */
+  scriptVardir?: string;
 }
 
 export interface RunOutcome {
@@ -246,6 +248,7 @@ export class EventService implements EventBackend {
       env: opts.env,
       logging: opts.logging,
       debugLevel: opts.debugLevel,
+      scriptVardir: opts.scriptVardir,
     });
   }
 

@@ -70,6 +70,13 @@ describe("script environment", () => {
     assert.equal(scriptPath("/usr/bin:/bin"), "/usr/bin:/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin");
   });
 
+  it("a per-node CTDB_SCRIPT_VARDIR is set when asked, and an inherited one wins", () => {
+    const base = { base: "/b", toolPath: "/t", scriptVardir: "/b/var/scripts" };
+    assert.equal(scriptEnvironment({ ...base, env: {} }).CTDB_SCRIPT_VARDIR, "/b/var/scripts");
+    assert.equal(scriptEnvironment({ ...base, env: { CTDB_SCRIPT_VARDIR: "/x" } }).CTDB_SCRIPT_VARDIR, "/x");
+    assert.equal("CTDB_SCRIPT_VARDIR" in scriptEnvironment({ base: "/b", toolPath: "/t", env: {} }), false);
+  });
+
   it("the debug script is a bare name in CTDB_BASE", () => {
     assert.equal(debugScriptPath("/etc/ctdb", "debug-hung-script.sh"), "/etc/ctdb/debug-hung-script.sh");
     assert.equal(debugScriptPath("/etc/ctdb", "/usr/lib/x/debug.sh"), "/etc/ctdb/debug.sh");
