@@ -3,42 +3,21 @@
 // errors, usage texts, listnodes on a temporary CTDB_BASE, and the messages
 // printed when no daemon is listening.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { main } from "../../src/cli/main.ts";
+import { type Out, REAL_CTDB, runRealCtdb, runTandem } from "../support/cli-run.ts";
 
-const CTDB = "/usr/bin/ctdb";
+const CTDB = REAL_CTDB;
 const haveCtdb = existsSync(CTDB);
 
-interface Out {
-  rc: number;
-  stdout: string;
-  stderr: string;
-}
-
 function realCtdb(argv: string[], env: Record<string, string>): Out {
-  const r = spawnSync(CTDB, argv, { env: { PATH: "/usr/bin:/bin", ...env }, encoding: "utf8", timeout: 20000 });
-  return { rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return runRealCtdb(argv, env);
 }
 
-async function tandem(argv: string[], env: Record<string, string>): Promise<Out> {
-  let stdout = "";
-  let stderr = "";
-  const rc = await main(argv, {
-    env,
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { rc, stdout, stderr };
-}
+const tandem = runTandem;
 
 // Versions differ by design: ctdb prints its distribution's string.
 const versionLine = /^4\.17\.12-[A-Za-z]+\n$/;

@@ -3,22 +3,17 @@
 // exit codes must be identical. This checks our client and formatting
 // against CTDB itself, independently of our own daemon.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { main } from "../../src/cli/main.ts";
+import { type Out, REAL_CTDB, runRealCtdb, runTandem } from "../support/cli-run.ts";
 
-const CTDB = "/usr/bin/ctdb";
+const CTDB = REAL_CTDB;
 const CTDBD = "/usr/sbin/ctdbd";
 const runnable = existsSync(CTDB) && existsSync(CTDBD) && process.getuid?.() === 0;
 
-interface Out {
-  rc: number;
-  stdout: string;
-  stderr: string;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,24 +46,8 @@ describe("compared with the real ctdb against the real ctdbd", { skip: runnable 
   let env: Record<string, string> = {};
   let daemon: ChildProcess | undefined;
 
-  const real = (argv: string[]): Out => {
-    const r = spawnSync(CTDB, argv, { env: { PATH: "/usr/bin:/bin", ...env }, encoding: "utf8", timeout: 30000 });
-    return { rc: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
-  const ours = async (argv: string[]): Promise<Out> => {
-    let stdout = "";
-    let stderr = "";
-    const rc = await main(argv, {
-      env,
-      stdout: (s) => {
-        stdout += s;
-      },
-      stderr: (s) => {
-        stderr += s;
-      },
-    });
-    return { rc, stdout, stderr };
-  };
+  const real = (argv: string[]): Out => runRealCtdb(argv, env, 30_000);
+  const ours = (argv: string[]): Promise<Out> => runTandem(argv, env);
   const same = async (argv: string[], normalise: (s: string) => string = (s) => s) => {
     const want = real(argv);
     const got = await ours(argv);
