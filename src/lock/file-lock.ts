@@ -14,6 +14,7 @@
 
 import * as fs from "node:fs";
 import type { ClusterLock, LockEvent, LockLog } from "./cluster-lock.ts";
+import { answeredWithoutTaking, type LockPhase } from "./take-guard.ts";
 import { sysError, tryWriteLock } from "./fcntl.ts";
 import { type FileIdentity, identityChange } from "./setting.ts";
 
@@ -55,7 +56,7 @@ export interface FileLockOptions {
 export class FileLock implements ClusterLock {
   onEvent: (e: LockEvent) => void = () => {};
   readonly description: string;
-  private phase: "idle" | "taking" | "held" = "idle";
+  private phase: LockPhase = "idle";
   private closed = false;
   // Bumped by every take and release; callbacks of an older attempt only clean up.
   private attempt = 0;
@@ -72,18 +73,8 @@ export class FileLock implements ClusterLock {
   }
 
   take(): void {
-    if (this.closed) {
-      this.emitLater({ kind: "error", reason: `${this.description} is closed` });
-      return;
-    }
-    if (this.phase === "held") {
-      this.emitLater({ kind: "held" });
-      return;
-    }
-    if (this.phase === "taking") {
-      this.opts.log("debug", `${this.description}: take already in progress`);
-      return;
-    }
+    const { closed, phase, description } = this;
+    if (answeredWithoutTaking({ closed, phase, description }, (e) => this.emitLater(e), this.opts.log)) return;
     this.phase = "taking";
     const attempt = ++this.attempt;
     this.takeTimer = setTimeout(() => {

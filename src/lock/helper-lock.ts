@@ -24,6 +24,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { ClusterLock, LockEvent, LockLog } from "./cluster-lock.ts";
+import { answeredWithoutTaking, type LockPhase } from "./take-guard.ts";
 import { sysError } from "./fcntl.ts";
 import { decodeHelperStatus, describeHelperByte } from "./setting.ts";
 
@@ -93,7 +94,7 @@ export class HelperLock implements ClusterLock {
   readonly description: string;
   private readonly helper: string;
   private readonly launcher: string[];
-  private phase: "idle" | "taking" | "held" = "idle";
+  private phase: LockPhase = "idle";
   private closed = false;
   // The run that events are reported for; runs being stopped are no longer it.
   private run: Run | null = null;
@@ -116,18 +117,8 @@ export class HelperLock implements ClusterLock {
   }
 
   take(): void {
-    if (this.closed) {
-      this.emitLater({ kind: "error", reason: `${this.description} is closed` });
-      return;
-    }
-    if (this.phase === "held") {
-      this.emitLater({ kind: "held" });
-      return;
-    }
-    if (this.phase === "taking") {
-      this.opts.log("debug", `${this.description}: take already in progress`);
-      return;
-    }
+    const { closed, phase, description } = this;
+    if (answeredWithoutTaking({ closed, phase, description }, (e) => this.emitLater(e), this.opts.log)) return;
     // Checked first because under setpriv a missing helper would only show
     // as setpriv's exit status; this way the error names the helper.
     this.phase = "taking";
