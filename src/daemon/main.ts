@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   fs.mkdirSync(config.paths.rundir, { recursive: true });
   fs.writeFileSync(config.paths.pidFile, `${process.pid}\n`);
-  const node = new Node(config, pnn, logger.log, logger.setLevel, level);
+  const node = new Node(config, pnn, logger);
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void node.shutdown(0));
   process.on("SIGHUP", () => logger.reopen());
   logger.log("notice", `Starting tandemd as node ${pnn} (${config.nodes[pnn]?.address}), CTDB_BASE ${config.paths.base}`);

@@ -10,7 +10,7 @@ import { ClusterShell, loadVote } from "../cluster/shell.ts";
 import { nodeFlags } from "../cluster/core.ts";
 import { type ClusterConfig, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
-import { listTunableNames, setTunable, type Tunables, TUNABLES, tunablesToWireOrder } from "../config/tunables.ts";
+import { getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
 import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
 import { createClusterLock } from "../lock/cluster-lock.ts";
 import {
@@ -36,7 +36,7 @@ import {
 import { decodeSrvidMessage, encodeI32, encodeU32, type NodeMap, type Timeval } from "../protocol/types.ts";
 import { Transport } from "../transport/tcp.ts";
 import { ClientServer, type ClientConnection } from "./client-server.ts";
-import type { Log } from "./logger.ts";
+import type { Log, Logger } from "./logger.ts";
 
 export interface NodeHooks {
   /** Runs an event's scripts; resolves with CTDB's result (0 = success). */
@@ -61,13 +61,9 @@ function timeval(ms: number): Timeval {
   return { sec: Math.floor(ms / 1000), usec: Math.floor((ms % 1000) * 1000) };
 }
 
-function tunableValue(tunables: Tunables, name: string): number | undefined {
-  const def = TUNABLES.find((t) => t.name.toLowerCase() === name.toLowerCase());
-  return def === undefined ? undefined : tunables[def.name];
-}
-
 export class Node {
   readonly pnn: number;
+  private readonly log: Log;
   readonly cluster: ClusterShell;
   readonly transport: Transport;
   readonly clients: ClientServer;
@@ -79,7 +75,6 @@ export class Node {
   private pending = new Map<number, PendingForward>();
   private nextReqid = 1;
   private shuttingDown = false;
-  private debugLevel: number;
   onExit: (code: number) => void = (code) => process.exit(code);
   /** Called after each recovery this node applies (the event scripts hook in here). */
   onRecovered: () => void = () => {};
@@ -87,13 +82,12 @@ export class Node {
   constructor(
     readonly config: NodeConfig,
     pnn: number,
-    private readonly log: Log,
-    private readonly setLogLevel: (level: number) => void,
-    initialDebugLevel: number,
+    private readonly logger: Pick<Logger, "log" | "level" | "setLevel">,
   ) {
+    const log = logger.log;
+    this.log = log;
     this.pnn = pnn;
     this.tunables = { ...config.tunables };
-    this.debugLevel = initialDebugLevel;
     const lockSetting = config.conf.cluster.clusterLock;
     const lock =
       lockSetting === undefined
@@ -260,13 +254,10 @@ export class Node {
       }),
       clientCount: () => this.clients.clients.size,
       reclock: () => this.config.conf.cluster.clusterLock ?? "",
-      debugLevel: () => this.debugLevel,
-      setDebugLevel: (level) => {
-        this.debugLevel = level;
-        this.setLogLevel(level);
-      },
+      debugLevel: () => this.logger.level(),
+      setDebugLevel: (level) => this.logger.setLevel(level),
       tunableNames: () => listTunableNames(),
-      getTunable: (name) => tunableValue(this.tunables, name),
+      getTunable: (name) => getTunable(this.tunables, name),
       setTunable: (name, value) => {
         const result = setTunable(this.tunables, name, value);
         if (!result.ok) return result.status;
@@ -309,7 +300,7 @@ export class Node {
   }
 
   tunable(name: string): number | undefined {
-    return tunableValue(this.tunables, name);
+    return getTunable(this.tunables, name);
   }
 
   // ---- routing ----

@@ -54,11 +54,14 @@ describe("the real ctdb tool against tandemd", { skip }, () => {
     assert.equal(remote.stdout, `${cluster.pids[2]}\n`, "a control for node 2 is forwarded to node 2");
   });
 
-  test("ctdb setvar changes a tunable that getvar then reads", async () => {
+  test("ctdb setvar and setdebug change what getvar and getdebug then read", async () => {
     assert.equal((await ctdb(["setvar", "MonitorInterval", "7"])).code, 0);
     assert.equal((await ctdb(["getvar", "MonitorInterval"])).stdout, "MonitorInterval            = 7\n");
     const bad = await ctdb(["getvar", "NoSuchTunable"]);
     assert.notEqual(bad.code, 0);
+    assert.equal((await ctdb(["getdebug"])).stdout, "NOTICE\n");
+    assert.equal((await ctdb(["setdebug", "INFO"])).code, 0);
+    assert.equal((await ctdb(["getdebug"])).stdout, "INFO\n");
   });
 
   test("ctdb disable / enable and stop / continue change the cluster", async () => {
