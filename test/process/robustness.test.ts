@@ -6,7 +6,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { CTDB, hasRealCtdb, run, startCluster, TANDEM } from "../support/cluster.ts";
+import { CTDB, hasRealCtdb, run, startCluster, TANDEM, testPort } from "../support/cluster.ts";
 
 function send(socketPath: string, bytes: Buffer): Promise<"closed" | "open"> {
   return new Promise((resolve) => {
@@ -62,7 +62,7 @@ describe("bad input", () => {
     try {
       await cluster.waitHealthy();
       const outcome = await new Promise<string>((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port: 64380, localAddress: "127.0.0.9" });
+        const s = net.connect({ host: "127.0.0.1", port: testPort(64380), localAddress: "127.0.0.9" });
         s.on("connect", () => s.write("hello"));
         s.on("close", () => resolve("closed"));
         s.on("error", () => {});
@@ -89,7 +89,7 @@ describe("the shared key", () => {
       lock: "none",
       tandem: ["shared key = correct horse battery staple"],
       setup: (layout) => {
-        fs.writeFileSync(path.join(layout.nodeBase(2), "tandem.conf"), "[cluster]\n\tport = 64382\n\tshared key = wrong\n");
+        fs.writeFileSync(path.join(layout.nodeBase(2), "tandem.conf"), `[cluster]\n\tport = ${testPort(64382)}\n\tshared key = wrong\n`);
       },
     });
     try {

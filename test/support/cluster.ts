@@ -27,11 +27,20 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * A test's node port, shifted by TANDEM_TEST_PORT_OFFSET so that several
+ * checkouts can run their process tests on one host at once.
+ */
+export function testPort(port: number): number {
+  return port + Number(process.env["TANDEM_TEST_PORT_OFFSET"] ?? 0);
+}
+
 export async function startCluster(
   name: string,
-  port: number,
+  basePort: number,
   opts: LocalOptions & { nodes?: number; skipNodes?: number[] } = {},
 ): Promise<TestCluster> {
+  const port = testPort(basePort);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `tandem-${name}-`));
   const layout = localLayout(root, opts.nodes ?? 3);
   writeLocalConfig(layout, { ...opts, port });
