@@ -109,11 +109,15 @@ export function daemonScript(): string {
   return path.join(checkoutDir(), "dist", "src", "daemon", "main.js");
 }
 
-/** Starts node `pnn`'s daemon in the background; returns its PID. */
+/**
+ * Starts node `pnn`'s daemon in the background; returns its PID. It runs with
+ * `--foreground` as our child (so the PID is known at once), logging to its
+ * log.ctdb as configured.
+ */
 export function startNode(layout: LocalLayout, pnn: number, extraEnv: Record<string, string> = {}): number {
   const base = layout.nodeBase(pnn);
   const out = fs.openSync(path.join(base, "daemon.out"), "a");
-  const child = spawn(process.execPath, [daemonScript()], {
+  const child = spawn(process.execPath, [daemonScript(), "--foreground"], {
     detached: true,
     stdio: ["ignore", out, out],
     env: { ...process.env, ...nodeEnv(layout, pnn), ...extraEnv },
