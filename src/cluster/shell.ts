@@ -17,6 +17,8 @@ export interface ClusterHooks {
   recovered: (generation: number, vnnmap: number[]) => void;
   flagsChanged: (pnn: number, flags: number, previous: number) => void;
   leaderChanged: (leader: number, previous: number) => void;
+  /** After each step: other cores follow the state (recovery mode, own flags). */
+  stepped?: (state: ClusterState) => void;
 }
 
 /** The term and vote a no-lock election stored before this process started. */
@@ -80,6 +82,7 @@ export class ClusterShell {
     try {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
         const { effects } = step(this.state, { ...next, nowMs: performance.now() } as Input);
+        this.hooks.stepped?.(this.state);
         for (const effect of effects) this.execute(effect);
       }
     } finally {

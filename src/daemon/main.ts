@@ -98,15 +98,15 @@ export async function main(argv: string[]): Promise<number> {
   if (running !== undefined) return fail([`already running as pid ${running} (pid file ${config.paths.pidFile})`]);
   fs.writeFileSync(config.paths.pidFile, `${process.pid}\n`);
   const node = new Node(config, pnn, logger);
-  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void node.shutdown(0));
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => node.shutdown(0));
   process.on("SIGHUP", () => logger.reopen());
   logger.log("notice", `Starting tandemd as node ${pnn} (${config.nodes[pnn]?.address}), CTDB_BASE ${config.paths.base}`);
   try {
-    await node.start(await startServices(node, config, logger.log));
+    await node.start(await startServices(config, logger.log));
   } catch (err) {
     logger.log("error", `Start-up failed: ${(err as Error).message}`);
     await fail([(err as Error).message]);
-    await node.shutdown(1);
+    node.shutdown(1);
     return 1;
   }
   await reportStartup({ kind: "ready", pid: process.pid });

@@ -1,5 +1,6 @@
 // One Tandem node: the cluster shell, the node transport, the client socket and
-// the lifecycle (runstates and their events), wired together. Routing of CTDB
+// the lifecycle shell (runstates, their events, the monitor loop), wired
+// together; every decision is the cores'. Routing of CTDB
 // packets between local clients, this node and other nodes lives here too:
 // controls for another node are forwarded to it and its reply relayed, as
 // CTDB's daemon does.
@@ -8,10 +9,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { ClusterShell, loadVote } from "../cluster/shell.ts";
 import { nodeFlags } from "../cluster/core.ts";
-import { type ClusterConfig, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
+import { type ClusterConfig, FLAGS_INACTIVE, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
 import { getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
 import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
+import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
+import { LifecycleShell } from "../lifecycle/shell.ts";
 import { createClusterLock } from "../lock/cluster-lock.ts";
 import {
   BROADCAST_ACTIVE,
@@ -37,16 +40,7 @@ import { decodeSrvidMessage, encodeI32, encodeU32, type NodeMap, type Timeval } 
 import { Transport } from "../transport/tcp.ts";
 import { ClientServer, type ClientConnection } from "./client-server.ts";
 import type { Log, Logger } from "./logger.ts";
-
-export interface NodeHooks {
-  /** Runs an event's scripts; resolves with CTDB's result (0 = success). */
-  runEvent(event: string, args: string[]): Promise<number>;
-  /** The node reached RUNNING (the monitor loop starts here). */
-  running(): void;
-  stopping(): Promise<void>;
-  /** Ends every script still running; called after the shutdown event. */
-  closeScripts?(): void;
-}
+import type { NodeServices } from "./services.ts";
 
 interface PendingForward {
   dest: number;
@@ -54,8 +48,6 @@ interface PendingForward {
   timer: NodeJS.Timeout;
 }
 
-const NO_HOOKS: NodeHooks = { runEvent: async () => 0, running: () => {}, stopping: async () => {} };
-const STARTUP_RETRY_MS = 5000;
 
 function timeval(ms: number): Timeval {
   return { sec: Math.floor(ms / 1000), usec: Math.floor((ms % 1000) * 1000) };
@@ -68,16 +60,16 @@ export class Node {
   readonly transport: Transport;
   readonly clients: ClientServer;
   private tunables: Tunables;
-  private hooks: NodeHooks = NO_HOOKS;
+  private lifecycle: LifecycleShell | undefined;
+  private services: NodeServices | undefined;
   private readonly startedWallMs = Date.now();
   private lastRecoveryStartMs = 0;
   private lastRecoveryEndMs = 0;
   private pending = new Map<number, PendingForward>();
   private nextReqid = 1;
-  private shuttingDown = false;
+  private exiting = false;
+  private startFailed: ((err: Error) => void) | undefined;
   onExit: (code: number) => void = (code) => process.exit(code);
-  /** Called after each recovery this node applies (the event scripts hook in here). */
-  onRecovered: () => void = () => {};
 
   constructor(
     readonly config: NodeConfig,
@@ -106,12 +98,18 @@ export class Node {
     this.cluster = new ClusterShell({ ...this.clusterConfig(lock !== undefined), savedVote: loadVote(voteFile) }, lock, {
       log,
       leaderToClients: (leader) => this.leaderToClients(leader),
-      firstRecoveryDone: () => void this.startup(),
-      recovered: () => {
+      firstRecoveryDone: () => this.lifecycle?.feed({ kind: "first-recovery-done" }),
+      recovered: (generation) => {
         this.lastRecoveryStartMs = Date.now();
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
-        this.onRecovered();
+        this.lifecycle?.feed({ kind: "recovered", generation });
       },
+      stepped: (state) =>
+        this.lifecycle?.feed({
+          kind: "cluster",
+          recoveryActive: state.recoveryMode !== 0,
+          inactive: (state.ownFlags & FLAGS_INACTIVE) !== 0,
+        }),
       flagsChanged: (p, flags, previous) => log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`),
       leaderChanged: () => {},
     }, voteFile);
@@ -163,56 +161,65 @@ export class Node {
     };
   }
 
-  async start(hooks: NodeHooks = NO_HOOKS): Promise<void> {
-    this.hooks = hooks;
+  private lifecycleConfig(): LifecycleConfig {
+    const t = this.tunables;
+    return {
+      ...DEFAULT_LIFECYCLE_CONFIG,
+      eventTimeoutSec: t["EventScriptTimeout"] ?? 30,
+      monitor: { monitorIntervalSec: t["MonitorInterval"] ?? 15, monitorTimeoutCount: t["MonitorTimeoutCount"] ?? 20 },
+    };
+  }
+
+  /**
+   * Opens the client socket and starts the lifecycle walk with these services.
+   * Resolves once the node is set up (FIRST_RECOVERY); rejects with the reason
+   * when start-up fails, after everything is closed (the caller then exits).
+   */
+  async start(services: NodeServices): Promise<void> {
+    this.services = services;
     await this.clients.start();
-    this.setRunstate(Runstate.INIT);
-    const init = await hooks.runEvent("init", []);
-    if (init !== 0) throw new Error(`init event failed (${init})`);
-    await this.transport.start();
-    this.setRunstate(Runstate.SETUP);
-    const setup = await hooks.runEvent("setup", []);
-    if (setup !== 0) throw new Error(`setup event failed (${setup})`);
-    this.setRunstate(Runstate.FIRST_RECOVERY);
+    return new Promise((resolve, reject) => {
+      this.startFailed = reject;
+      this.lifecycle = new LifecycleShell(this.lifecycleConfig(), {
+        runEvent: (event, args, timeoutSec) => services.runEvent(event, args, timeoutSec),
+        setRunstate: (runstate) => {
+          this.cluster.feed({ kind: "runstate", runstate });
+          if (runstate === Runstate.FIRST_RECOVERY) {
+            this.startFailed = undefined;
+            resolve();
+          }
+        },
+        joinCluster: () => this.transport.start(),
+        setHealth: (healthy) => this.cluster.feed({ kind: "health", healthy }),
+        notify: (event) => services.notify(event),
+        log: this.log,
+        exit: (code, reason) => void this.exit(code, reason),
+      });
+      this.lifecycle.feed({ kind: "start" });
+    });
   }
 
-  private setRunstate(runstate: number): void {
-    this.cluster.feed({ kind: "runstate", runstate });
+  /** Stops the node through its lifecycle (the shutdown event runs first). */
+  shutdown(code = 0): void {
+    if (this.lifecycle === undefined) void this.exit(code, undefined);
+    else this.lifecycle.feed({ kind: "shutdown", code });
   }
 
-  private async startup(): Promise<void> {
-    this.setRunstate(Runstate.STARTUP);
-    for (;;) {
-      if (this.shuttingDown) return;
-      const result = await this.hooks.runEvent("startup", []);
-      if (result === 0) break;
-      this.log("error", `startup event failed (${result}); retrying in ${STARTUP_RETRY_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, STARTUP_RETRY_MS));
-    }
-    if (this.shuttingDown) return;
-    this.setRunstate(Runstate.RUNNING);
-    this.hooks.running();
-  }
-
-  setHealth(healthy: boolean): void {
-    this.cluster.feed({ kind: "health", healthy });
-  }
-
-  async shutdown(code = 0): Promise<void> {
-    if (this.shuttingDown) return;
-    this.shuttingDown = true;
-    this.log("notice", "Shutting down");
-    this.setRunstate(Runstate.SHUTDOWN);
-    await this.hooks.stopping();
-    await this.hooks.runEvent("shutdown", []).catch(() => -1);
-    this.hooks.closeScripts?.();
+  private async exit(code: number, reason: string | undefined): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
     this.cluster.stop();
     this.transport.close();
     this.clients.close();
+    await this.services?.close();
     try {
       fs.unlinkSync(this.config.paths.pidFile);
     } catch {
       // never written or already gone
+    }
+    if (reason !== undefined && this.startFailed !== undefined) {
+      this.startFailed(new Error(reason));
+      return;
     }
     this.onExit(code);
   }
@@ -267,7 +274,7 @@ export class Node {
       },
       allTunables: () => tunablesToWireOrder(this.tunables),
       admin: (action) => this.cluster.feed({ kind: "admin", action }),
-      shutdown: () => setImmediate(() => void this.shutdown()),
+      shutdown: () => setImmediate(() => this.shutdown()),
       registerSrvid: (srvid) => {
         client?.srvids.add(srvid);
         if (client !== undefined && srvid === SRVID_LEADER) {
@@ -297,6 +304,8 @@ export class Node {
     config.keepaliveLimit = this.tunables["KeepaliveLimit"] ?? 5;
     config.recoverIntervalMs = (this.tunables["RecoverInterval"] ?? 1) * 1000;
     this.cluster.feed({ kind: "tick" });
+    const { eventTimeoutSec, monitor } = this.lifecycleConfig();
+    this.lifecycle?.feed({ kind: "tunables", eventTimeoutSec, monitor });
   }
 
   tunable(name: string): number | undefined {

@@ -10,6 +10,12 @@
 // and health flips. In the quiet phase everything heals and the cluster must
 // converge: one leader everyone agrees on, consistent flags, one generation
 // and vnnmap, every live node RUNNING.
+//
+// Each node also runs the lifecycle core (runstate walk, recovery chain,
+// monitor loop) exactly as the daemon does, with fake event scripts: the
+// services' health is a fault like any other and turns into the node's
+// UNHEALTHY flag through the monitor, and a node may be shut down as
+// `ctdb shutdown` would, walking through SHUTDOWN before it exits.
 
 import { type ClusterState, initialState, majorityOfConfigured, nodeFlags, step } from "../cluster/core.ts";
 import {
@@ -24,6 +30,14 @@ import {
   Runstate,
   UNKNOWN_PNN,
 } from "../cluster/types.ts";
+import {
+  DEFAULT_LIFECYCLE_CONFIG,
+  initialLifecycle,
+  type LifecycleEffect,
+  type LifecycleInput,
+  type LifecycleState,
+  stepLifecycle,
+} from "../lifecycle/core.ts";
 import { LockService, type Proc } from "./lock.ts";
 import { Network, type NodeStatus } from "./network.ts";
 import { Prng } from "./prng.ts";
@@ -94,6 +108,15 @@ export interface SimTiming {
 
 const TRACE_TAIL = 40;
 
+/** How long each fake event script takes, ms (init and setup as a booting daemon's). */
+const EVENT_MS: Record<string, [number, number]> = {
+  init: [10, 1000],
+  setup: [10, 500],
+  startup: [50, 2000],
+  monitor: [5, 300],
+  shutdown: [10, 500],
+};
+
 /** What a node keeps on disk across restarts: its election term and vote. */
 interface SavedVote {
   term: number;
@@ -120,6 +143,15 @@ interface SimNode {
   blind: boolean;
   /** The leader this life last told its local clients about. */
   toldClients: number;
+  /** This life's lifecycle core, and inputs waiting while it steps. */
+  life$: LifecycleState | undefined;
+  lifeQueue: LifecycleInput[];
+  lifeBusy: boolean;
+  lifeWakeAt: number;
+  /** The fake monitor script passes. */
+  servicesOk: boolean;
+  /** The next startup events of this life that fail. */
+  startupFailures: number;
 }
 
 interface TraceEntry {
@@ -157,6 +189,8 @@ export class ClusterSim {
   /** Node restarts so far (a start after the first life). */
   restarts = 0;
   failure: string | undefined;
+  /** The faults have ended (heal() ran). */
+  quiet = false;
   coreSteps = 0;
   faultCount = 0;
   /** Times some node took up leadership. */
@@ -255,6 +289,12 @@ export class ClusterSim {
         clockOffset: 0,
         blind: false,
         toldClients: UNKNOWN_PNN,
+        life$: undefined,
+        lifeQueue: [],
+        lifeBusy: false,
+        lifeWakeAt: -1,
+        servicesOk: true,
+        startupFailures: 0,
       });
     }
   }
@@ -324,20 +364,23 @@ export class ClusterSim {
     node.state = initialState({ ...node.config, seed: this.rngNodes.nextU32() | 1, savedVote: node.saved }, this.clock(node));
     this.note(`node ${pnn} started (life ${node.life})`);
     this.net.nodeStarted(pnn);
+    node.life$ = initialLifecycle(DEFAULT_LIFECYCLE_CONFIG, this.clock(node));
+    node.lifeQueue = [];
+    node.lifeBusy = false;
+    node.lifeWakeAt = -1;
     this.stepNode(node, { kind: "tick", nowMs: this.clock(node) });
-    // The daemon's walk: init event, setup event, then wait for the first recovery.
-    const life = node.life;
-    const r = this.rngNodes;
-    const setupAt = this.sched.nowMs + r.range(10, 1000);
-    const firstRecoveryAt = setupAt + r.range(10, 500);
-    this.sched.at(setupAt, () => this.runstate(pnn, life, Runstate.SETUP));
-    this.sched.at(firstRecoveryAt, () => this.runstate(pnn, life, Runstate.FIRST_RECOVERY));
+    this.feedLife(node, { kind: "start", nowMs: this.clock(node) });
   }
 
-  private runstate(pnn: number, life: number, runstate: number): void {
-    const node = this.node(pnn);
-    if (node.life !== life) return;
-    this.deliver(pnn, (nowMs) => ({ kind: "runstate", nowMs, runstate }));
+  /** `ctdb shutdown`: the lifecycle walks the node to SHUTDOWN and exits. */
+  shutdown(pnn: number): void {
+    this.note(`node ${pnn} asked to shut down`);
+    this.deliverLife(pnn, (nowMs) => ({ kind: "shutdown", nowMs, code: 0 }));
+  }
+
+  /** Fake services: the monitor script passes or fails from now on. */
+  health(pnn: number, healthy: boolean): void {
+    this.node(pnn).servicesOk = healthy;
   }
 
   kill(pnn: number): void {
@@ -389,10 +432,6 @@ export class ClusterSim {
     this.deliver(pnn, (nowMs) => ({ kind: "admin", nowMs, action }));
   }
 
-  health(pnn: number, healthy: boolean): void {
-    this.deliver(pnn, (nowMs) => ({ kind: "health", nowMs, healthy }));
-  }
-
   /** Hand an input to a node now, or queue it if the node is frozen. */
   deliver(pnn: number, make: (nowMs: number) => Input, after?: () => void): void {
     const node = this.nodes[pnn];
@@ -407,6 +446,90 @@ export class ClusterSim {
     };
     if (node.status === "frozen") node.inbox.push(work);
     else work();
+  }
+
+  /** Hand an input to a node's lifecycle now, or queue it if the node is frozen. */
+  deliverLife(pnn: number, make: (nowMs: number) => LifecycleInput, life = this.node(pnn).life): void {
+    const node = this.nodes[pnn];
+    if (node === undefined || node.status === "dead" || node.life !== life) return;
+    const work = () => {
+      if (node.life !== life || node.status !== "running") return;
+      this.feedLife(node, make(this.clock(node)));
+    };
+    if (node.status === "frozen") node.inbox.push(work);
+    else work();
+  }
+
+  /** One lifecycle step, or queued behind the one whose effects are running. */
+  private feedLife(node: SimNode, input: LifecycleInput): void {
+    node.lifeQueue.push(input);
+    if (node.lifeBusy) return;
+    node.lifeBusy = true;
+    try {
+      for (let next = node.lifeQueue.shift(); next !== undefined; next = node.lifeQueue.shift()) {
+        const state = node.life$;
+        if (state === undefined || node.status !== "running") break;
+        const { effects } = stepLifecycle(state, next);
+        for (const e of effects) this.lifeEffect(node, e);
+      }
+    } finally {
+      node.lifeBusy = false;
+      if (node.status !== "running") node.lifeQueue = [];
+    }
+  }
+
+  private lifeEffect(node: SimNode, e: LifecycleEffect): void {
+    const pnn = node.pnn;
+    const life = node.life;
+    const r = this.rngNodes;
+    switch (e.kind) {
+      case "run-event": {
+        const [lo, hi] = EVENT_MS[e.event] ?? [1, 200];
+        let result = 0;
+        if (e.event === "monitor") result = node.servicesOk ? 0 : 1;
+        if (e.event === "startup" && node.startupFailures > 0) {
+          node.startupFailures--;
+          result = 1;
+        }
+        if (e.event !== "monitor") this.note(`node ${pnn} runs ${e.event}${result === 0 ? "" : " (fails)"}`);
+        const id = e.id;
+        this.sched.after(r.range(lo, hi), () => this.deliverLife(pnn, (nowMs) => ({ kind: "event-done", nowMs, id, result }), life));
+        return;
+      }
+      case "set-runstate":
+        this.stepNode(node, { kind: "runstate", nowMs: this.clock(node), runstate: e.runstate });
+        return;
+      case "join-cluster":
+        // The simulated network dials from the start; joining is immediate.
+        this.sched.after(0, () => this.deliverLife(pnn, (nowMs) => ({ kind: "joined", nowMs }), life));
+        return;
+      case "set-health":
+        this.stepNode(node, { kind: "health", nowMs: this.clock(node), healthy: e.healthy });
+        return;
+      case "wake-at": {
+        if (node.lifeWakeAt === e.atMs) return;
+        node.lifeWakeAt = e.atMs;
+        const at = e.atMs;
+        this.sched.at(Math.max(this.sched.nowMs, at - node.clockOffset), () => {
+          if (node.life !== life || node.lifeWakeAt !== at) return;
+          node.lifeWakeAt = -1;
+          this.deliverLife(pnn, (nowMs) => ({ kind: "tick", nowMs }), life);
+        });
+        return;
+      }
+      case "exit":
+        this.note(`node ${pnn} exits (${e.code})`);
+        this.kill(pnn);
+        // A shutdown asked for before the quiet phase may end within it: the
+        // node's supervisor brings it back, so the cluster can still converge.
+        if (this.quiet) this.sched.after(this.rngNodes.range(100, 1000), () => this.start(pnn));
+        return;
+      case "log":
+        if (e.level === "error") this.note(`node ${pnn}: ${e.message}`);
+        return;
+      default:
+        return;
+    }
   }
 
   private lockAnswer(proc: Proc, outcome: LockOutcome, holding: number): void {
@@ -473,6 +596,12 @@ export class ClusterSim {
       }
     }
     this.record({ t: this.sched.nowMs, pnn: node.pnn, input, fx: effects, after: snapshot(state) });
+    this.feedLife(node, {
+      kind: "cluster",
+      nowMs: this.clock(node),
+      recoveryActive: state.recoveryMode !== 0,
+      inactive: (state.ownFlags & FLAGS_INACTIVE) !== 0,
+    });
     const proc = this.proc(node.pnn);
     for (const e of effects) {
       switch (e.kind) {
@@ -494,16 +623,12 @@ export class ClusterSim {
         case "leader-to-clients":
           node.toldClients = e.leader;
           break;
-        case "first-recovery-done": {
-          // The daemon now runs the startup event and then reports RUNNING.
-          const life = node.life;
-          const pnn = node.pnn;
-          const r = this.rngNodes;
-          const startupAt = this.sched.nowMs + r.range(1, 20);
-          this.sched.at(startupAt, () => this.runstate(pnn, life, Runstate.STARTUP));
-          this.sched.at(startupAt + r.range(50, 2000), () => this.runstate(pnn, life, Runstate.RUNNING));
+        case "first-recovery-done":
+          this.feedLife(node, { kind: "first-recovery-done", nowMs: this.clock(node) });
           break;
-        }
+        case "recovered":
+          this.feedLife(node, { kind: "recovered", nowMs: this.clock(node), generation: e.generation });
+          break;
         case "persist-vote":
           node.saved = { term: e.term, votedFor: e.votedFor };
           break;
@@ -720,11 +845,18 @@ export class ClusterSim {
     if (choice < 10) {
       if (live.length > 1) {
         const pnn = r.pick(live).pnn;
-        if (r.chance(0.3)) this.crash(pnn);
+        const how = r.int(10);
+        if (how < 3) this.crash(pnn);
+        else if (how < 5) this.shutdown(pnn);
         else this.kill(pnn);
       }
     } else if (choice < 18) {
-      if (dead.length > 0) this.start(r.pick(dead).pnn);
+      if (dead.length > 0) {
+        const x = r.pick(dead);
+        // Now and then a restarted node's services are not ready: startup fails and is retried.
+        x.startupFailures = r.chance(0.2) ? 1 + r.int(2) : 0;
+        this.start(x.pnn);
+      }
     } else if (choice < 26) {
       if (running.length > 0) {
         const pnn = r.pick(running).pnn;
@@ -806,6 +938,7 @@ export class ClusterSim {
   heal(): void {
     const r = this.rngFaults;
     this.note("quiet phase: healing everything");
+    this.quiet = true;
     this.net.healAll();
     this.lock.faults = { slow: 0, error: 0 };
     for (const x of this.nodes) if (x.status === "frozen") this.resume(x.pnn);

@@ -240,3 +240,48 @@ describe("election without a lock", () => {
     assert.deepEqual(sent(fx, "vote").map((e) => e.packet), [{ t: "vote", term: 7, granted: false }]);
   });
 });
+
+describe("guards", () => {
+  test("a node in SHUTDOWN never leads: no lock race, a lock granted late is given back, no election", () => {
+    const n = ready(0);
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    assert.equal(n.state.lock, "taking");
+    n.feed(2, { kind: "runstate", runstate: Runstate.SHUTDOWN });
+    const fx = n.feed(3, { kind: "lock", outcome: "held" });
+    assert.equal(n.state.role, "follower");
+    assert.ok(kinds(fx).includes("release-lock"));
+    for (let t = 100; t < 3000; t += 100) assert.ok(!kinds(n.feed(t, { kind: "tick" })).includes("take-lock"), `no race at ${t}`);
+
+    const m = ready(0, { lockConfigured: false });
+    m.feed(1, { kind: "runstate", runstate: Runstate.SHUTDOWN });
+    for (let t = 100; t < 3000; t += 100) assert.deepEqual(sent(m.feed(t, { kind: "tick" }), "vote-request"), [], `no election at ${t}`);
+    assert.equal(m.state.role, "follower");
+  });
+
+  test("a lock answer `held` that comes when the node is not taking the lock is given back, not led on", () => {
+    const n = ready(0);
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    n.feed(2, { kind: "lock", outcome: "contended" });
+    assert.equal(n.state.lock, "none");
+    const fx = n.feed(3, { kind: "lock", outcome: "held" });
+    assert.deepEqual(kinds(fx), ["release-lock"]);
+    assert.equal(n.state.role, "follower");
+    assert.equal(n.state.lock, "none");
+  });
+
+  test("a leader that has lost its majority steps down before handling the input (no lock)", () => {
+    const n = ready(0, { lockConfigured: false });
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    n.feed(1000, { kind: "tick" });
+    n.feed(1001, { kind: "packet", from: 1, packet: { t: "vote", term: n.state.term, granted: true } });
+    assert.equal(n.state.role, "leader");
+    n.feed(1100, { kind: "peer-down", pnn: 2 });
+    assert.equal(n.state.role, "leader", "two of three is still a majority");
+    const generation = n.state.generation;
+    // Node 1 has been silent past the keepalive limit when a recovery is asked for.
+    const fx = n.feed(5000, { kind: "force-recovery" });
+    assert.equal(n.state.role, "follower");
+    assert.ok(!kinds(fx).includes("recovered"), `no recovery handed out: ${kinds(fx)}`);
+    assert.equal(n.state.generation, generation);
+  });
+});
