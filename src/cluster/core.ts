@@ -331,6 +331,7 @@ function onPacket(state: ClusterState, from: number, packet: ClusterPacket, fx: 
     case "recovered":
       return onRecovered(state, from, packet, fx);
     case "ban":
+    case "failover":
       return;
   }
 }

@@ -1,6 +1,7 @@
 // Checks a node-to-node cluster packet decoded from JSON. A peer is trusted to
 // be a Tandem node, not to be bug-free: anything malformed is refused by name.
 
+import { parseFailoverMessage } from "../failover/packet.ts";
 import type { ClusterPacket } from "./types.ts";
 
 export class PacketError extends Error {}
@@ -45,6 +46,8 @@ export function parseClusterPacket(value: unknown): ClusterPacket {
     }
     case "ban":
       return { t: "ban", pnn: u32(p["pnn"], "pnn"), seconds: u32(p["seconds"], "seconds") };
+    case "failover":
+      return { t: "failover", m: parseFailoverMessage(p["m"]) };
     default:
       throw new PacketError(`unknown packet type ${JSON.stringify(p["t"])}`);
   }

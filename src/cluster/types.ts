@@ -2,6 +2,7 @@
 // runstates and capabilities are CTDB's own values (protocol/constants.ts),
 // because they cross the client socket unchanged.
 
+import type { FailoverMessage } from "../failover/types.ts";
 import { NodeFlag } from "../protocol/constants.ts";
 
 export {
@@ -31,7 +32,9 @@ export type ClusterPacket =
   | { t: "vote-request"; term: number }
   | { t: "vote"; term: number; granted: boolean }
   | { t: "recovered"; term: number; generation: number; vnnmap: number[] }
-  | { t: "ban"; pnn: number; seconds: number };
+  | { t: "ban"; pnn: number; seconds: number }
+  /** A takeover-run message between failover cores (src/failover/). */
+  | { t: "failover"; m: FailoverMessage };
 
 export type LockOutcome = "held" | "contended" | "timeout" | "error" | "lost";
 
