@@ -3,6 +3,7 @@
 //   node dist/src/sim/main.js --seeds 100000 [--start S] [--nodes 3-7]
 //        [--lock | --no-lock | --both] [--no-majority] [--steps N] [--keep-going]
 //   node dist/src/sim/main.js --seed S --nodes K --lock --trace
+//   node dist/src/sim/main.js --databases --seeds N | --seed S [--nodes K] [--trace]
 //
 // With a range of nodes (or --both) each seed picks its node count (and mode)
 // from the seed, and a failure prints the exact command that replays it.
@@ -10,6 +11,7 @@
 // output still queued for a pipe.
 
 import { simulate } from "./cluster.ts";
+import { simulateDatabases } from "./database.ts";
 
 interface Args {
   seeds: number;
@@ -22,6 +24,8 @@ interface Args {
   trace: boolean;
   single: number | undefined;
   keepGoing: boolean;
+  /** Run the database simulator (recovery, transactions) instead of the cluster one. */
+  databases: boolean;
 }
 
 class UsageError extends Error {}
@@ -47,6 +51,7 @@ export function parseArgs(argv: readonly string[]): Args {
     trace: false,
     single: undefined,
     keepGoing: false,
+    databases: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -90,6 +95,9 @@ export function parseArgs(argv: readonly string[]): Args {
       case "--keep-going":
         a.keepGoing = true;
         break;
+      case "--databases":
+        a.databases = true;
+        break;
       default:
         usage(`unknown argument "${arg}"`);
     }
@@ -123,12 +131,17 @@ function main(): void {
     process.stderr.write(
       `tandem-sim: ${e.message}\n` +
         "usage: main.js --seeds N [--start S] [--nodes 3-7] [--lock|--no-lock|--both] [--no-majority] [--steps N] [--keep-going]\n" +
-        "       main.js --seed S [--nodes K] [--lock|--no-lock] [--trace]\n",
+        "       main.js --seed S [--nodes K] [--lock|--no-lock] [--trace]\n" +
+        "       main.js --databases --seeds N | --seed S [--nodes K] [--trace]\n",
     );
     process.exitCode = 2;
     return;
   }
   const steps = a.steps === undefined ? {} : { steps: a.steps };
+  if (a.databases) {
+    runDatabases(a, steps);
+    return;
+  }
   if (a.single !== undefined) {
     const plan = planFor(a.single, a);
     const r = simulate({ seed: a.single, ...plan, lock: a.mode === "both" ? plan.lock : a.mode === "lock", requireMajority: a.majority, log: a.trace, ...steps });
@@ -167,6 +180,29 @@ function main(): void {
       );
     }
   }
+}
+
+/** Database runs: node count 3 + seed % 3 unless --nodes K pins it, as the seed test does. */
+function runDatabases(a: Args, steps: { steps?: number }): void {
+  const first = a.single ?? a.start;
+  const count = a.single === undefined ? a.seeds : 1;
+  const pinned = a.nodesLo === a.nodesHi ? a.nodesLo : undefined;
+  let failed = 0;
+  for (let seed = first; seed < first + count; seed++) {
+    const nodes = pinned ?? 3 + (seed % 3);
+    const r = simulateDatabases({ seed, nodes, log: a.trace, ...steps });
+    if (a.trace) process.stdout.write(r.trace.map((line) => `${line}\n`).join(""));
+    if (!r.ok) {
+      failed++;
+      process.stdout.write(`seed ${seed} FAILED (${nodes} nodes): ${r.failure}\n`);
+      process.stdout.write(`replay: node dist/src/sim/main.js --databases --seed ${seed} --nodes ${nodes} --trace\n`);
+      process.exitCode = 1;
+      if (!a.keepGoing) return;
+    } else if (a.single !== undefined) {
+      process.stdout.write(`seed ${seed}: ok (${nodes} nodes) ${JSON.stringify(r.stats)}\n`);
+    }
+  }
+  if (a.single === undefined) process.stdout.write(`${count - failed}/${count} database seeds ok\n`);
 }
 
 main();
