@@ -71,6 +71,7 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   attach: async () => (await import("./commands/attach.ts")).attach,
   detach: async () => (await import("./commands/attach.ts")).detach,
   catdb: async () => (await import("./commands/catdb.ts")).catdb,
+  cattdb: async () => (await import("./commands/cattdb.ts")).cattdb,
   wipedb: async () => (await import("./commands/wipedb.ts")).wipedb,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),

@@ -10,7 +10,6 @@ import {
   decodeI32,
   decodeTunable,
   decodeU32,
-  encodeDbidMap,
   encodeIfaceList,
   encodeNodeMap,
   encodePublicIpList,
@@ -132,7 +131,6 @@ const handlers = new Map<number, Handler>([
     },
   ],
   [Control.GET_ALL_TUNABLES, (ctx) => ok(encodeTunableList(ctx.allTunables()))],
-  [Control.GET_DBMAP, () => ok(encodeDbidMap([]))],
   [Control.GET_IFACES, () => ok(encodeIfaceList([]))],
   [Control.GET_PUBLIC_IPS, () => ok(encodePublicIpList([]))],
   [Control.REGISTER_SRVID, (ctx, req) => {

@@ -13,6 +13,7 @@ import { type ClusterConfig, FLAGS_INACTIVE, Flag, Runstate, UNKNOWN_PNN } from 
 import type { NodeConfig } from "../config/load.ts";
 import { getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
 import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
+import { DatabaseService } from "../database/service.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
 import { LifecycleShell } from "../lifecycle/shell.ts";
 import { createClusterLock } from "../lock/cluster-lock.ts";
@@ -59,6 +60,7 @@ export class Node {
   readonly cluster: ClusterShell;
   readonly transport: Transport;
   readonly clients: ClientServer;
+  readonly databases: DatabaseService;
   private tunables: Tunables;
   private lifecycle: LifecycleShell | undefined;
   private services: NodeServices | undefined;
@@ -119,19 +121,58 @@ export class Node {
       port: config.tandem.cluster.port,
       sharedKey: config.tandem.cluster.sharedKey,
       log,
-      onPeerUp: this.cluster.onPeerUp,
+      onPeerUp: (peer) => {
+        this.cluster.onPeerUp(peer);
+        this.databases.peerUp(peer);
+      },
       onPeerDown: (peer) => {
         this.failForwards(peer);
         this.cluster.onPeerDown(peer);
+        this.databases.peerDown(peer);
       },
       onCluster: this.cluster.onPacket,
       onCtdb: (from, bytes) => this.onNodePacket(from, bytes),
     });
     this.cluster.attach(this.transport);
+    this.databases = this.createDatabases();
     this.clients = new ClientServer(
       config.paths.ctdbdSocket,
       { onPacket: (client, packet) => this.onClientPacket(client, packet), onClose: () => {} },
       log,
+    );
+  }
+
+  private createDatabases(): DatabaseService {
+    const others = (active: boolean) =>
+      this.config.nodes
+        .filter((n) => n.pnn !== this.pnn && !n.deleted)
+        .map((n) => n.pnn)
+        .filter((p) => {
+          const flags = nodeFlags(this.cluster.state, p);
+          return (flags & (active ? Flag.INACTIVE : Flag.DISCONNECTED)) === 0;
+        });
+    const db = this.config.conf.database;
+    return new DatabaseService(
+      {
+        pnn: this.pnn,
+        log: this.log,
+        sendToNode: (pnn, packet) => this.transport.sendCtdb(pnn, packet),
+        sendMessage: (dest, srvid, data) =>
+          this.routeMessage(
+            { operation: Operation.REQ_MESSAGE, generation: this.cluster.state.generation, destnode: dest, srcnode: this.pnn, reqid: 0, srvid, data },
+            true,
+          ),
+        otherConnectedNodes: () => others(false),
+        otherActiveNodes: () => others(true),
+        generation: () => this.cluster.state.generation,
+        tunable: (name) => this.tunable(name),
+      },
+      {
+        dirs: { volatile: db.volatileDir, persistent: db.persistentDir, state: db.stateDir },
+        hashSize: this.tunables["DatabaseHashSize"] ?? 100001,
+        maxDead: this.tunables["DatabaseMaxDead"] ?? 5,
+        mutexes: db.tdbMutexes,
+      },
     );
   }
 
@@ -211,6 +252,7 @@ export class Node {
     this.cluster.stop();
     this.transport.close();
     this.clients.close();
+    this.databases.close();
     await this.services?.close();
     try {
       fs.unlinkSync(this.config.paths.pidFile);
@@ -343,6 +385,7 @@ export class Node {
     };
     const dest = req.destnode === CURRENT_NODE ? this.pnn : req.destnode;
     if (dest === this.pnn) {
+      if (this.databases.control(req, { kind: "client", clientId: client.id }, respond)) return;
       respond(dispatchControl(this.context(client), req));
       return;
     }
@@ -395,21 +438,24 @@ export class Node {
     }
     switch (packet.operation) {
       case Operation.REQ_CONTROL: {
-        const reply = dispatchControl(this.context(undefined), packet);
-        if ((packet.flags & 1) !== 0) return;
-        this.transport.sendCtdb(
-          from,
-          encodeReplyControl({
-            operation: Operation.REPLY_CONTROL,
-            generation: this.cluster.state.generation,
-            destnode: from,
-            srcnode: this.pnn,
-            reqid: packet.reqid,
-            status: reply.status,
-            data: reply.status === 0 ? reply.data : Buffer.alloc(0),
-            errmsg: reply.errmsg,
-          }),
-        );
+        const respond = (reply: Pick<ReplyControl, "status" | "data" | "errmsg">) => {
+          if ((packet.flags & 1) !== 0) return;
+          this.transport.sendCtdb(
+            from,
+            encodeReplyControl({
+              operation: Operation.REPLY_CONTROL,
+              generation: this.cluster.state.generation,
+              destnode: from,
+              srcnode: this.pnn,
+              reqid: packet.reqid,
+              status: reply.status,
+              data: reply.status === 0 ? reply.data : Buffer.alloc(0),
+              errmsg: reply.errmsg,
+            }),
+          );
+        };
+        if (this.databases.control(packet, { kind: "node", pnn: from }, respond)) return;
+        respond(dispatchControl(this.context(undefined), packet));
         return;
       }
       case Operation.REPLY_CONTROL: {
