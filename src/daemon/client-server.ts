@@ -29,6 +29,8 @@ export interface ClientHandlers {
 
 export class ClientServer {
   readonly clients = new Set<ClientConnection>();
+  /** Called for every accepted connection (the memory reclaimer counts them). */
+  onSession: () => void = () => {};
   private server: net.Server | undefined;
 
   constructor(
@@ -64,6 +66,7 @@ export class ClientServer {
   private accept(socket: net.Socket): void {
     const client = new ClientConnection(socket);
     this.clients.add(client);
+    this.onSession();
     const reader = new PacketReader();
     socket.on("data", (chunk) => {
       let raw: Buffer[];

@@ -11,6 +11,7 @@ import { parseDebugLevel } from "../config/values.ts";
 import { detach, reportStartup } from "./detach.ts";
 import { createLogger } from "./logger.ts";
 import { Node } from "./node.ts";
+import { startReclaimer } from "./reclaimer.ts";
 import { startServices } from "./services.ts";
 
 const HELP = `Usage: tandemd [OPTION...]
@@ -98,6 +99,8 @@ export async function main(argv: string[]): Promise<number> {
   if (running !== undefined) return fail([`already running as pid ${running} (pid file ${config.paths.pidFile})`]);
   fs.writeFileSync(config.paths.pidFile, `${process.pid}\n`);
   const node = new Node(config, pnn, logger);
+  const reclaimer = startReclaimer(logger.log);
+  node.clients.onSession = reclaimer.session;
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => node.shutdown(0));
   process.on("SIGHUP", () => logger.reopen());
   logger.log("notice", `Starting tandemd as node ${pnn} (${config.nodes[pnn]?.address}), CTDB_BASE ${config.paths.base}`);
