@@ -109,6 +109,11 @@ export function daemonScript(): string {
   return path.join(checkoutDir(), "dist", "src", "daemon", "main.js");
 }
 
+/** How node `pnn`'s daemon is started: the command line and its environment. */
+export function daemonCommand(layout: LocalLayout, pnn: number, extraEnv: Record<string, string> = {}): { argv: string[]; env: NodeJS.ProcessEnv } {
+  return { argv: [process.execPath, daemonScript(), "--foreground"], env: { ...process.env, ...nodeEnv(layout, pnn), ...extraEnv } };
+}
+
 /**
  * Starts node `pnn`'s daemon in the background; returns its PID. It runs with
  * `--foreground` as our child (so the PID is known at once), logging to its
@@ -117,10 +122,11 @@ export function daemonScript(): string {
 export function startNode(layout: LocalLayout, pnn: number, extraEnv: Record<string, string> = {}): number {
   const base = layout.nodeBase(pnn);
   const out = fs.openSync(path.join(base, "daemon.out"), "a");
-  const child = spawn(process.execPath, [daemonScript(), "--foreground"], {
+  const { argv, env } = daemonCommand(layout, pnn, extraEnv);
+  const child = spawn(argv[0]!, argv.slice(1), {
     detached: true,
     stdio: ["ignore", out, out],
-    env: { ...process.env, ...nodeEnv(layout, pnn), ...extraEnv },
+    env,
   });
   fs.closeSync(out);
   child.unref();
