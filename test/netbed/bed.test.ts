@@ -38,7 +38,7 @@ test("ip monitor lines are read as address changes", () => {
 test("a moved address is answered by its new host and an overlap is seen", { timeout: 60_000 }, async (t) => {
   if (skip !== undefined || bed === undefined) return t.skip(skip);
   const b = bed;
-  const service = path.join(checkoutDir(), "dist", "test", "support", "netbed", "service.js");
+  const service = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
   for (let i = 0; i < b.nodeCount; i++) b.spawn(b.nodeNs[i]!, [process.execPath, service, `node${i}`, String(PORT)], { stdio: "ignore" });
   await sleep(500);
   const ask = async (addr: string) =>

@@ -129,7 +129,7 @@ export function startBedCluster(bed: Bed, opts: BedClusterOptions = {}): BedClus
   });
   const pids: (number | undefined)[] = [];
   const services: ChildProcess[] = [];
-  const serviceScript = path.join(checkoutDir(), "dist", "test", "support", "netbed", "service.js");
+  const serviceScript = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
   for (let pnn = 0; pnn < bed.nodeCount; pnn++) {
     services.push(
       bed.spawn(bed.nodeNs[pnn]!, [process.execPath, serviceScript, `node${pnn}`, String(servicePort)], { stdio: "ignore" }),
@@ -228,7 +228,7 @@ export interface BedClient {
 
 /** The client of the bed, in its client namespace, probing and holding each address. */
 export function startClient(bed: Bed, port: number, addrs: readonly string[] = FLOATING): BedClient {
-  const script = path.join(checkoutDir(), "dist", "test", "support", "netbed", "client.js");
+  const script = path.join(checkoutDir(), "dist", "bench", "netbed", "client.js");
   const child = bed.spawn(bed.clientNs, [process.execPath, script, String(port), ...addrs], { stdio: ["pipe", "pipe", "ignore"] });
   const events: ClientEvent[] = [];
   const waiters = new Set<() => void>();

@@ -1,3 +1,4 @@
+// (Run by the network bed of test/support/netns.ts and bench/failover.ts.)
 // The TCP service of a node in the network bed: answers every connection, and
 // every line received on it, with the node's name. Run in a node namespace:
 //   node service.js NAME PORT

@@ -1,3 +1,4 @@
+// (Run by the network bed of test/support/netns.ts and bench/failover.ts.)
 // The client of the network bed, run in the client namespace:
 //   node client.js PORT ADDRESS...
 // For each floating address it keeps (a) a prober opening a new connection
