@@ -25,6 +25,8 @@ export interface NodeConfig {
   nodes: NodeEntry[];
   publicAddresses: PublicAddress[];
   tunables: Tunables;
+  /** Tunables that ctdb.tunables sets explicitly (canonical names). */
+  tunablesSet: string[];
   /** Path of each file that was read; undefined when the file was absent. */
   files: {
     ctdbConf: string | undefined;
@@ -141,12 +143,16 @@ export async function loadNodeConfig(
   }
 
   let tunables: Tunables | undefined;
+  let tunablesSet: string[] = [];
   if (tunFile.kind === "error") errors.push(tunFile.error);
   else if (tunFile.kind === "absent") tunables = defaultTunables();
   else {
     files.tunables = paths.tunablesFile;
     const r = parseTunablesFile(tunFile.text, paths.tunablesFile);
-    if (r.ok) tunables = { ...defaultTunables(), ...r.value };
+    if (r.ok) {
+      tunables = { ...defaultTunables(), ...r.value };
+      tunablesSet = Object.keys(r.value);
+    }
     else errors.push(...r.errors);
   }
 
@@ -160,5 +166,5 @@ export async function loadNodeConfig(
   ) {
     return { ok: false, errors };
   }
-  return { ok: true, value: { paths, conf, tandem, nodes, publicAddresses, tunables, files, warnings } };
+  return { ok: true, value: { paths, conf, tandem, nodes, publicAddresses, tunables, tunablesSet, files, warnings } };
 }

@@ -6,6 +6,9 @@
 //   require majority = true|false   (default true)
 //   port = 4379                     (node-to-node TCP port, 1..65535)
 //   shared key = STRING             (optional; authenticates node connections)
+//   peer timeout ms = 1500          (a node silent this long is declared gone,
+//                                    100..600000; unless ctdb.tunables sets
+//                                    KeepaliveInterval or KeepaliveLimit)
 
 import { readIni } from "./ini.ts";
 import { configError, type ConfigError, type Result } from "./result.ts";
@@ -21,13 +24,18 @@ export interface TandemConf {
     /** CTDB's port (CTDB_PORT, or the "ctdb" service); also Tandem's. */
     port: number;
     sharedKey: string | undefined;
+    /** A peer silent this long is declared DISCONNECTED (see cluster/detection.ts). */
+    peerTimeoutMs: number;
   };
 }
 
 export const DEFAULT_NODE_PORT = 4379;
+export const DEFAULT_PEER_TIMEOUT_MS = 1500;
 
 export function defaultTandemConf(): TandemConf {
-  return { cluster: { requireMajority: true, port: DEFAULT_NODE_PORT, sharedKey: undefined } };
+  return {
+    cluster: { requireMajority: true, port: DEFAULT_NODE_PORT, sharedKey: undefined, peerTimeoutMs: DEFAULT_PEER_TIMEOUT_MS },
+  };
 }
 
 export function parseTandemConf(text: string, file: string): Result<TandemConf> {
@@ -69,6 +77,15 @@ export function parseTandemConf(text: string, file: string): Result<TandemConf> 
           errors.push(configError(file, e.line, `invalid value [cluster] -> "port" = "${e.value}" (expected 1..65535)`));
         } else {
           conf.cluster.port = n;
+        }
+        break;
+      }
+      case "peer timeout ms": {
+        const n = /^[0-9]+$/.test(e.value) ? Number.parseInt(e.value, 10) : undefined;
+        if (n === undefined || n < 100 || n > 600_000) {
+          errors.push(configError(file, e.line, `invalid value [cluster] -> "peer timeout ms" = "${e.value}" (expected 100..600000)`));
+        } else {
+          conf.cluster.peerTimeoutMs = n;
         }
         break;
       }

@@ -9,9 +9,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { ClusterShell, loadVote } from "../cluster/shell.ts";
 import { nodeFlags } from "../cluster/core.ts";
+import { type KeepaliveSettings, keepaliveSettings } from "../cluster/detection.ts";
 import { type ClusterConfig, FLAGS_INACTIVE, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
-import { getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
+import { findTunable, getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
 import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
 import { DatabaseService } from "../database/service.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
@@ -62,6 +63,8 @@ export class Node {
   readonly clients: ClientServer;
   readonly databases: DatabaseService;
   private tunables: Tunables;
+  /** Tunables set in ctdb.tunables or by setvar: CTDB's keepalives apply once one of them is. */
+  private readonly explicitTunables: Set<string>;
   private lifecycle: LifecycleShell | undefined;
   private services: NodeServices | undefined;
   private readonly startedWallMs = Date.now();
@@ -82,6 +85,7 @@ export class Node {
     this.log = log;
     this.pnn = pnn;
     this.tunables = { ...config.tunables };
+    this.explicitTunables = new Set(config.tunablesSet);
     const lockSetting = config.conf.cluster.clusterLock;
     const lock =
       lockSetting === undefined
@@ -95,6 +99,12 @@ export class Node {
           : "No cluster lock configured and majority not required: a network partition WILL elect two leaders (split brain)",
       );
     }
+    const k = this.keepalives();
+    log(
+      "info",
+      `Peers are declared gone after ${k.keepaliveIntervalMs * k.keepaliveLimit} ms of silence ` +
+        (k.source === "tunables" ? "(KeepaliveInterval × KeepaliveLimit)" : "(tandem.conf peer timeout ms)"),
+    );
     fs.mkdirSync(config.paths.vardir, { recursive: true });
     const voteFile = path.join(config.paths.vardir, "tandem-vote.json");
     this.cluster = new ClusterShell({ ...this.clusterConfig(lock !== undefined), savedVote: loadVote(voteFile) }, lock, {
@@ -183,14 +193,15 @@ export class Node {
     let startFlags: number = Flag.UNHEALTHY;
     if (conf.legacy.startAsDisabled) startFlags |= Flag.PERMANENTLY_DISABLED;
     if (conf.legacy.startAsStopped) startFlags |= Flag.STOPPED;
+    const keepalives = this.keepalives();
     return {
       pnn: this.pnn,
       nodes: this.config.nodes.map((n) => ({ pnn: n.pnn, deleted: n.deleted })),
       lockConfigured,
       requireMajority: tandem.cluster.requireMajority,
       leaderTimeoutMs: conf.cluster.leaderTimeoutSec * 1000,
-      keepaliveIntervalMs: (t["KeepaliveInterval"] ?? 5) * 1000,
-      keepaliveLimit: t["KeepaliveLimit"] ?? 5,
+      keepaliveIntervalMs: keepalives.keepaliveIntervalMs,
+      keepaliveLimit: keepalives.keepaliveLimit,
       recoverIntervalMs: (t["RecoverInterval"] ?? 1) * 1000,
       leaderBroadcastMs: 1000,
       lockRetryMs: 100,
@@ -311,6 +322,8 @@ export class Node {
         const result = setTunable(this.tunables, name, value);
         if (!result.ok) return result.status;
         this.tunables = result.tunables;
+        const canonical = findTunable(name)?.name;
+        if (canonical !== undefined) this.explicitTunables.add(canonical);
         this.applyTunables();
         return 0;
       },
@@ -340,10 +353,19 @@ export class Node {
     };
   }
 
+  private keepalives(): KeepaliveSettings {
+    return keepaliveSettings({
+      peerTimeoutMs: this.config.tandem.cluster.peerTimeoutMs,
+      tunables: this.tunables,
+      explicit: this.explicitTunables,
+    });
+  }
+
   private applyTunables(): void {
     const config = this.cluster.state.config;
-    config.keepaliveIntervalMs = (this.tunables["KeepaliveInterval"] ?? 5) * 1000;
-    config.keepaliveLimit = this.tunables["KeepaliveLimit"] ?? 5;
+    const { keepaliveIntervalMs, keepaliveLimit } = this.keepalives();
+    config.keepaliveIntervalMs = keepaliveIntervalMs;
+    config.keepaliveLimit = keepaliveLimit;
     config.recoverIntervalMs = (this.tunables["RecoverInterval"] ?? 1) * 1000;
     this.cluster.feed({ kind: "tick" });
     const { eventTimeoutSec, monitor } = this.lifecycleConfig();

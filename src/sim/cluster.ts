@@ -223,7 +223,8 @@ export class ClusterSim {
     this.keepAll = opts.log === true;
     const r = this.rng;
     this.timing = {
-      keepaliveIntervalMs: r.pick([1000, 2000, 5000]),
+      // 300 ms × 5 is Tandem's default (peer timeout 1.5 s); the rest are CTDB-style tunables.
+      keepaliveIntervalMs: r.pick([300, 1000, 2000, 5000]),
       keepaliveLimit: r.pick([3, 5]),
       leaderTimeoutMs: r.pick([3000, 5000]),
       recoverIntervalMs: 1000,

@@ -31,10 +31,11 @@ describe("loadNodeConfig", () => {
     assert.equal(c.paths.ctdbdSocket, `${base}/run/ctdbd.socket`);
     assert.equal(c.conf.database.volatileDir, `${base}/var/volatile`);
     assert.equal(c.conf.logging.logLevel, "NOTICE");
-    assert.deepEqual(c.tandem, { cluster: { requireMajority: true, port: 4379, sharedKey: undefined } });
+    assert.deepEqual(c.tandem, { cluster: { requireMajority: true, port: 4379, sharedKey: undefined, peerTimeoutMs: 1500 } });
     assert.deepEqual(c.nodes.map((n) => n.address), ["127.0.0.1", "127.0.0.2"]);
     assert.deepEqual(c.publicAddresses, []);
     assert.deepEqual(c.tunables, defaultTunables());
+    assert.deepEqual(c.tunablesSet, []);
     assert.deepEqual(c.files, {
       ctdbConf: undefined,
       tandemConf: undefined,
@@ -61,6 +62,7 @@ describe("loadNodeConfig", () => {
     assert.deepEqual(r.value.publicAddresses, [{ address: "10.9.0.1", prefix: 24, family: 4, interfaces: ["lo"] }]);
     assert.equal(r.value.tunables.MonitorInterval, 7);
     assert.equal(r.value.tunables.RecoverInterval, 1);
+    assert.deepEqual(r.value.tunablesSet, ["MonitorInterval"], "only what the file sets counts as set");
     assert.equal(r.value.files.ctdbConf, `${base}/ctdb.conf`);
     assert.equal(r.value.files.tunables, `${base}/ctdb.tunables`);
     assert.equal(r.value.warnings.length, 1);
