@@ -101,8 +101,14 @@ export const COMMANDS: readonly CommandInfo[] = [
   c("reloadips", false, false, "reload the public addresses file", "[all|<pnn-list>]"),
 ];
 
+/** Tandem's own commands: not in ctdb, so left out of the usage text that must match ctdb's. */
+export const TANDEM_COMMANDS: readonly CommandInfo[] = [
+  c("ipalloc", true, false, "what-if public IP allocation (offline)", "<nodestates> [multi]"),
+  c("failover", false, false, "public IP failover tools", "plan [--down|--disable|--unhealthy <pnn>]..."),
+];
+
 export function findCommand(name: string): CommandInfo | undefined {
-  return COMMANDS.find((cmd) => cmd.name === name);
+  return COMMANDS.find((cmd) => cmd.name === name) ?? TANDEM_COMMANDS.find((cmd) => cmd.name === name);
 }
 
 const OPTION_HELP =

@@ -11,6 +11,7 @@ import { ControlError, ControlTimeoutError } from "../client/errors.ts";
 import {
   BROADCAST_CONNECTED,
   Control,
+  ControlFlag,
   SRVID_CLIENT_RANGE,
   SRVID_CTDB_TOOL,
   SRVID_DISABLE_IP_CHECK,
@@ -236,9 +237,10 @@ class ClientDaemon implements Daemon {
     return this.call("shutdown", dest, (t) => controls.shutdown(this.client, dest, t));
   }
 
-  getPublicIps(dest: number): Promise<PublicIpEntry[]> {
+  getPublicIps(dest: number, availableOnly = false): Promise<PublicIpEntry[]> {
+    const flags = availableOnly ? ControlFlag.PUBLIC_IP_ONLY_AVAILABLE : 0;
     return this.call("getPublicIps", dest, async (t) =>
-      (await controls.getPublicIps(this.client, dest, 0, t)).map((ip) => ({ address: ip.addr, pnn: ip.pnn })),
+      (await controls.getPublicIps(this.client, dest, flags, t)).map((ip) => ({ address: ip.addr, pnn: ip.pnn })),
     );
   }
 

@@ -75,7 +75,8 @@ export interface Daemon {
   stopNode(dest: number): Promise<void>;
   continueNode(dest: number): Promise<void>;
   shutdown(dest: number): Promise<void>;
-  getPublicIps(dest: number): Promise<PublicIpEntry[]>;
+  /** availableOnly: only the addresses dest can host now (CTDB's PUBLIC_IP_ONLY_AVAILABLE flag). */
+  getPublicIps(dest: number, availableOnly?: boolean): Promise<PublicIpEntry[]>;
   getPublicIpInfo(dest: number, address: string): Promise<PublicIpDetails>;
   setIfaceLinkState(dest: number, iface: Iface): Promise<void>;
   sendGratuitousArp(dest: number, address: string, iface: string): Promise<void>;

@@ -75,6 +75,7 @@ const DAEMON_COMMANDS: Record<string, () => Promise<DaemonHandler>> = {
   wipedb: async () => (await import("./commands/wipedb.ts")).wipedb,
   lvs: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.lvs(s, a)),
   natgw: async () => (s, a) => import("./commands/helpers.ts").then((m) => m.natgw(s, a)),
+  failover: async () => (await import("./commands/failover.ts")).failover,
 };
 
 /** Hooks for tests: a fake daemon instead of the socket. */
@@ -100,7 +101,7 @@ export async function main(argv: string[], ctxIn: Partial<CliContext> = {}, hook
 
 async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<number> {
   // Our own `local` family takes its arguments verbatim.
-  const parsed = parseArgs(argv, ctx.env, ["local"]);
+  const parsed = parseArgs(argv, ctx.env, ["local", "failover"]);
   if (parsed.kind === "help") {
     ctx.stdout(optionHelpText());
     return 0;
@@ -177,7 +178,7 @@ async function runCommand(
       ctx.stderr(`Cannot specify node for command ${cmd.name}\n`);
       return 1;
     }
-    return runWithoutDaemon(cmd, args, ctx);
+    return runWithoutDaemon(cmd, args, ctx, hooks);
   }
 
   const loader = DAEMON_COMMANDS[cmd.name];
@@ -215,7 +216,7 @@ async function runCommand(
   }
 }
 
-async function runWithoutDaemon(cmd: CommandInfo, args: string[], ctx: CliContext): Promise<number> {
+async function runWithoutDaemon(cmd: CommandInfo, args: string[], ctx: CliContext, hooks: MainHooks): Promise<number> {
   switch (cmd.name) {
     case "version": {
       const { formatVersion, TANDEM_VERSION_STRING } = await import("./format/simple.ts");
@@ -237,6 +238,10 @@ async function runWithoutDaemon(cmd: CommandInfo, args: string[], ctx: CliContex
     case "scriptstatus": {
       const { scriptstatusCommand } = await import("../event/cli.ts");
       return scriptstatusCommand(args, ctx);
+    }
+    case "ipalloc": {
+      const { ipalloc } = await import("./commands/ipalloc.ts");
+      return ipalloc(ctx, args, hooks.stdin ?? (await import("./session.ts")).readAllStdin);
     }
     default:
       return notImplemented(ctx, cmd.name);

@@ -103,12 +103,14 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(file: string, args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<RunResult> {
+/** input, when given, is written to the program's standard input. */
+export function run(file: string, args: string[], env: Record<string, string>, timeoutMs = 20_000, input?: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
       resolve({ code, stdout, stderr });
     });
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 

@@ -87,6 +87,11 @@ function buildState(nodes: readonly AllocNode[], addresses: readonly AllocAddres
   return { list, state: new AllocState(keys, numNodes, noIpTakeover, current, available) };
 }
 
+/** Canonical address texts in CTDB's list order (descending, IPv4 below IPv6). */
+export function inCtdbOrder(addresses: readonly string[]): string[] {
+  return prepare(addresses.map((address) => ({ address, current: NO_NODE, allowed: [] }))).map((p) => p.ip.text);
+}
+
 export function allocate(nodes: readonly AllocNode[], addresses: readonly AllocAddress[], options: AllocOptions): Map<string, number> {
   const { list, state } = buildState(nodes, addresses, options.noIpTakeover);
   switch (options.algorithm) {

@@ -1,6 +1,7 @@
 // Inputs and outputs of the public address allocator (see index.ts for the
 // rules it follows).
 
+import type { HomeNode } from "../../config/home-nodes.ts";
 import type { Runstate } from "../../protocol/constants.ts";
 
 /** The IPAllocAlgorithm tunable's values, as CTDB numbers them. */
@@ -39,10 +40,7 @@ export interface AllocAddress {
   available?: readonly number[];
 }
 
-export interface HomeNode {
-  address: string;
-  pnn: number;
-}
+export type { HomeNode } from "../../config/home-nodes.ts";
 
 export interface AllocOptions {
   algorithm: IpAllocAlgorithm;

@@ -144,3 +144,12 @@ test("bad input is an AllocInputError naming the address", () => {
   assert.throws(() => allocate([running(0)], [addr("10.0.0.300", -1, [0])], LCP2), (e: unknown) => e instanceof AllocInputError && /10\.0\.0\.300/.test(e.message));
   assert.throws(() => allocate([running(0)], [addr("10.0.0.1", -1, [0]), addr("10.0.0.1", 0, [0])], LCP2), AllocInputError);
 });
+
+test("canHostAny, as CTDB's ipalloc_can_host_ips: a node's report of hosting counts even when nobody may host now", () => {
+  const sick = [running(0, NodeFlag.UNHEALTHY), running(1, NodeFlag.UNHEALTHY)];
+  assert.equal(canHostAny(sick, [addr("10.0.0.1", 1, [0, 1])]), true);
+  // ...but only a report about itself: node 1 does not list this address.
+  assert.equal(canHostAny(sick, [addr("10.0.0.1", 1, [0])]), false);
+  assert.equal(canHostAny([running(0), running(1, NodeFlag.UNHEALTHY)], [addr("10.0.0.1", -1, [0, 1])]), true);
+  assert.equal(canHostAny([running(0)], []), false);
+});

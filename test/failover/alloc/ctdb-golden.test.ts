@@ -1,6 +1,7 @@
-// CTDB's own allocator cases through the allocation core: for each step,
-// the node states, environment and input lines go in, and the new map must
-// be the one CTDB's program prints.
+// CTDB's own allocator cases, and further cases answered by CTDB's
+// allocator, through the allocation core: for each step, the node states,
+// environment and input lines go in, and the new map must be the one CTDB's
+// program prints.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -8,6 +9,7 @@ import { parseHomeNodes } from "../../../src/config/home-nodes.ts";
 import { allocate } from "../../../src/failover/alloc/index.ts";
 import { formatAllocation, parseWhatIf } from "../../../src/failover/alloc/whatif.ts";
 import { CTDB_ALLOC_CASES, type CtdbAllocStep } from "./ctdb-cases.ts";
+import { ORACLE_CASES } from "./oracle-cases.ts";
 
 export function runStep(algorithm: string, step: CtdbAllocStep): string {
   const env = { ...step.env, CTDB_IP_ALGORITHM: algorithm };
@@ -22,7 +24,7 @@ export function runStep(algorithm: string, step: CtdbAllocStep): string {
   return formatAllocation(allocate(w.value.nodes, w.value.addresses, w.value.options));
 }
 
-for (const c of CTDB_ALLOC_CASES) {
+for (const c of [...CTDB_ALLOC_CASES, ...ORACLE_CASES]) {
   test(`CTDB ${c.name}: ${c.title}`, () => {
     c.steps.forEach((step, i) => {
       const got = runStep(c.algorithm, step);
