@@ -30,6 +30,7 @@ import {
 } from "../protocol/constants.ts";
 import {
   decodePacket,
+  encodeReplyCall,
   encodeReplyControl,
   encodeReqControl,
   encodeReqMessage,
@@ -111,7 +112,8 @@ export class Node {
       log,
       leaderToClients: (leader) => this.leaderToClients(leader),
       firstRecoveryDone: () => this.lifecycle?.feed({ kind: "first-recovery-done" }),
-      recovered: (generation) => {
+      recovered: (generation, vnnmap) => {
+        this.databases.migration.membership(generation, vnnmap);
         this.lastRecoveryStartMs = Date.now();
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
         this.lifecycle?.feed({ kind: "recovered", generation });
@@ -384,6 +386,8 @@ export class Node {
         return this.clientControl(client, packet);
       case Operation.REQ_MESSAGE:
         return this.routeMessage(packet, true);
+      case Operation.REQ_CALL:
+        return this.databases.migration.clientCall(packet, (reply) => client.write(encodeReplyCall(reply)));
       default:
         this.log("warning", `Client ${client.id} sent unsupported operation ${packet.operation}; ignored`);
     }
@@ -490,6 +494,12 @@ export class Node {
       }
       case Operation.REQ_MESSAGE:
         return this.routeMessage(packet, false);
+      case Operation.REQ_CALL:
+      case Operation.REQ_DMASTER:
+      case Operation.REPLY_DMASTER:
+      case Operation.REPLY_CALL:
+      case Operation.REPLY_ERROR:
+        return this.databases.migration.nodePacket(from, packet);
       default:
         this.log("warning", `Node ${from} forwarded unsupported operation ${packet.operation}`);
     }

@@ -28,6 +28,7 @@ import {
   encodeU32,
   encodeU64,
 } from "../protocol/types.ts";
+import { MigrationShell } from "./migration-shell.ts";
 import { type DbKind, LocalDatabases, type LocalDb, type LocalDatabasesOptions } from "./local.ts";
 
 export interface DatabaseHooks {
@@ -72,6 +73,7 @@ const ATTACH_OPCODE: Record<DbKind, Control> = {
 
 export class DatabaseService {
   readonly local: LocalDatabases;
+  readonly migration: MigrationShell;
   private readonly traverses = new Map<number, Traverse>();
   private nextReqid = 1;
 
@@ -80,6 +82,7 @@ export class DatabaseService {
     options: Omit<LocalDatabasesOptions, "log" | "pnn">,
   ) {
     this.local = new LocalDatabases({ ...options, pnn: hooks.pnn, log: hooks.log });
+    this.migration = new MigrationShell(this.local, hooks);
     for (const e of this.local.attachExistingPersistent()) hooks.log("error", e);
   }
 
@@ -110,6 +113,7 @@ export class DatabaseService {
   }
 
   close(): void {
+    this.migration.close();
     for (const reqid of [...this.traverses.keys()]) this.finishTraverse(reqid);
     this.local.close();
   }

@@ -4,6 +4,7 @@
 //        [--lock | --no-lock | --both] [--no-majority] [--steps N] [--keep-going]
 //   node dist/src/sim/main.js --seed S --nodes K --lock --trace
 //   node dist/src/sim/main.js --databases --seeds N | --seed S [--nodes K] [--trace]
+//   node dist/src/sim/main.js --migration --seeds N | --seed S [--steps N] [--trace]
 //
 // With a range of nodes (or --both) each seed picks its node count (and mode)
 // from the seed, and a failure prints the exact command that replays it.
@@ -12,6 +13,7 @@
 
 import { simulate } from "./cluster.ts";
 import { simulateDatabases } from "./database.ts";
+import { simulateMigration } from "./migration.ts";
 
 interface Args {
   seeds: number;
@@ -26,6 +28,8 @@ interface Args {
   keepGoing: boolean;
   /** Run the database simulator (recovery, transactions) instead of the cluster one. */
   databases: boolean;
+  /** Run the record migration simulator. */
+  migration: boolean;
 }
 
 class UsageError extends Error {}
@@ -52,6 +56,7 @@ export function parseArgs(argv: readonly string[]): Args {
     single: undefined,
     keepGoing: false,
     databases: false,
+    migration: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -98,6 +103,9 @@ export function parseArgs(argv: readonly string[]): Args {
       case "--databases":
         a.databases = true;
         break;
+      case "--migration":
+        a.migration = true;
+        break;
       default:
         usage(`unknown argument "${arg}"`);
     }
@@ -132,7 +140,8 @@ function main(): void {
       `tandem-sim: ${e.message}\n` +
         "usage: main.js --seeds N [--start S] [--nodes 3-7] [--lock|--no-lock|--both] [--no-majority] [--steps N] [--keep-going]\n" +
         "       main.js --seed S [--nodes K] [--lock|--no-lock] [--trace]\n" +
-        "       main.js --databases --seeds N | --seed S [--nodes K] [--trace]\n",
+        "       main.js --databases --seeds N | --seed S [--nodes K] [--trace]\n" +
+        "       main.js --migration --seeds N | --seed S [--steps N] [--trace]\n",
     );
     process.exitCode = 2;
     return;
@@ -140,6 +149,10 @@ function main(): void {
   const steps = a.steps === undefined ? {} : { steps: a.steps };
   if (a.databases) {
     runDatabases(a, steps);
+    return;
+  }
+  if (a.migration) {
+    runMigration(a, steps);
     return;
   }
   if (a.single !== undefined) {
@@ -203,6 +216,26 @@ function runDatabases(a: Args, steps: { steps?: number }): void {
     }
   }
   if (a.single === undefined) process.stdout.write(`${count - failed}/${count} database seeds ok\n`);
+}
+
+/** Record migration runs: each seed picks its node and key counts. */
+function runMigration(a: Args, steps: { steps?: number }): void {
+  const first = a.single ?? a.start;
+  const count = a.single === undefined ? a.seeds : 1;
+  let failed = 0;
+  for (let seed = first; seed < first + count; seed++) {
+    const r = simulateMigration({ seed, trace: a.trace, ...steps });
+    if (a.trace) process.stdout.write(r.trace.map((line) => `${line}\n`).join(""));
+    if (!r.ok) {
+      failed++;
+      process.stdout.write(`seed ${seed} FAILED: ${r.failure}\nreplay: node dist/src/sim/main.js --migration --seed ${seed}${a.steps === undefined ? "" : ` --steps ${a.steps}`} --trace\n`);
+      process.exitCode = 1;
+      if (!a.keepGoing) return;
+    } else if (a.single !== undefined) {
+      process.stdout.write(`seed ${seed}: ok ${JSON.stringify(r.stats)}\n`);
+    }
+  }
+  if (a.single === undefined) process.stdout.write(`${count - failed}/${count} migration seeds ok\n`);
 }
 
 main();

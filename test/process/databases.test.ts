@@ -78,6 +78,34 @@ describe("databases through the real ctdb tool", { skip }, () => {
     assert.match(info, /Number of records: 0/);
   });
 
+  test("a record written through one node is read through every other, migrating with RSN+1", async () => {
+    assert.equal((await ctdb(["attach", "tandem_mig.tdb"])).code, 0);
+    assert.deepEqual(await ctdb(["writekey", "tandem_mig.tdb", "shared", "from-node-0"]), { code: 0, stdout: "", stderr: "" });
+    for (const pnn of [1, 2]) {
+      assert.deepEqual(await ctdb(["readkey", "tandem_mig.tdb", "shared"], pnn), {
+        code: 0,
+        stdout: "Data: size:11 ptr:[from-node-0]\n",
+        stderr: "",
+      });
+    }
+    // Node 2 read last: it holds the record now, one RSN above every other copy.
+    const dump = (pnn: number) => ctdb(["cattdb", "tandem_mig.tdb"], pnn);
+    const rsnOf = (text: string) => Number(/rsn: ([0-9]+)\n/.exec(text)?.[1]);
+    const two = (await dump(2)).stdout;
+    assert.match(two, /dmaster: 2\n/);
+    for (const pnn of [0, 1]) {
+      const other = (await dump(pnn)).stdout;
+      if (other.includes("shared")) assert.ok(rsnOf(other) < rsnOf(two), `node ${pnn}: ${other}`);
+    }
+    assert.equal((await ctdb(["writekey", "tandem_mig.tdb", "shared", "from-node-1"], 1)).code, 0);
+    assert.equal((await ctdb(["readkey", "tandem_mig.tdb", "shared"], 0)).stdout, "Data: size:11 ptr:[from-node-1]\n");
+    // The cluster-wide dump shows the record once, from its dmaster.
+    const cat = await same(["catdb", "tandem_mig.tdb"], 2);
+    assert.match(cat.stdout, /^key\(6\) = "shared"\ndmaster: 0\nrsn: [0-9]+\nflags: 0x00010000 MIGRATED_WITH_DATA\ndata\(11\) = "from-node-1"\n\nDumped 1 records\n$/);
+    const file = path.join(volatileDir(0), "tandem_mig.tdb.0");
+    assert.match(execFileSync("/usr/bin/tdbdump", [file], { encoding: "utf8" }), /key\(6\) = "shared"\ndata\(35\) = /);
+  });
+
   test("detach removes a volatile database on every node", async () => {
     assert.equal((await ctdb(["attach", "tandem_gone.tdb"])).code, 0);
     assert.equal((await ctdb(["setvar", "AllowClientDBAttach", "0"])).code, 0);
