@@ -156,6 +156,16 @@ export async function loadNodeConfig(
     else errors.push(...r.errors);
   }
 
+  if (conf?.cluster.clusterLock !== undefined && tandem?.cluster.etcdLock !== undefined) {
+    errors.push(
+      configError(
+        paths.tandemConfFile,
+        undefined,
+        `[cluster] -> "etcd lock" is set, and so is [cluster] -> "cluster lock" in ${paths.configFile}: choose one cluster lock`,
+      ),
+    );
+  }
+
   if (
     errors.length > 0 ||
     conf === undefined ||

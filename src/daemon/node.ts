@@ -18,6 +18,7 @@ import { DatabaseService } from "../database/service.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
 import { LifecycleShell } from "../lifecycle/shell.ts";
 import { createClusterLock } from "../lock/cluster-lock.ts";
+import { EtcdLock } from "../lock/etcd-lock.ts";
 import {
   BROADCAST_ACTIVE,
   BROADCAST_ALL,
@@ -88,10 +89,13 @@ export class Node {
     this.tunables = { ...config.tunables };
     this.explicitTunables = new Set(config.tunablesSet);
     const lockSetting = config.conf.cluster.clusterLock;
+    const etcdLock = config.tandem.cluster.etcdLock;
     const lock =
-      lockSetting === undefined
-        ? undefined
-        : createClusterLock(lockSetting, { log, helperBindir: config.paths.helperBindir });
+      etcdLock !== undefined
+        ? new EtcdLock(etcdLock, { log, holder: `node ${pnn} (${config.nodes[pnn]?.address})` })
+        : lockSetting === undefined
+          ? undefined
+          : createClusterLock(lockSetting, { log, helperBindir: config.paths.helperBindir });
     if (lock === undefined) {
       log(
         "warning",

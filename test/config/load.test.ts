@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { loadNodeConfig } from "../../src/config/load.ts";
 import { formatConfigError } from "../../src/config/result.ts";
+import { defaultTandemConf } from "../../src/config/tandem-conf.ts";
 import { defaultTunables } from "../../src/config/tunables.ts";
 import { haveCtdbConfig, realCtdbConfig, removeDir, tempDir } from "./real-ctdb.ts";
 
@@ -31,7 +32,7 @@ describe("loadNodeConfig", () => {
     assert.equal(c.paths.ctdbdSocket, `${base}/run/ctdbd.socket`);
     assert.equal(c.conf.database.volatileDir, `${base}/var/volatile`);
     assert.equal(c.conf.logging.logLevel, "NOTICE");
-    assert.deepEqual(c.tandem, { cluster: { requireMajority: true, port: 4379, sharedKey: undefined, peerTimeoutMs: 1500 } });
+    assert.deepEqual(c.tandem, defaultTandemConf());
     assert.deepEqual(c.nodes.map((n) => n.address), ["127.0.0.1", "127.0.0.2"]);
     assert.deepEqual(c.publicAddresses, []);
     assert.deepEqual(c.tunables, defaultTunables());
@@ -43,6 +44,17 @@ describe("loadNodeConfig", () => {
       publicAddresses: undefined,
       tunables: undefined,
     });
+  });
+
+  it("refuses two cluster locks: ctdb.conf's and an etcd lock in tandem.conf", async () => {
+    put("ctdb.conf", `[cluster]\ncluster lock = ${base}/lock\n`);
+    put("tandem.conf", "[cluster]\netcd lock = 127.0.0.1:2379\n");
+    put("nodes", "127.0.0.1\n");
+    const r = await loadNodeConfig(env());
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.equal(r.errors[0]?.file, `${base}/tandem.conf`);
+    assert.match(r.errors[0]?.message ?? "", /"etcd lock" is set, and so is .*"cluster lock" in .*ctdb\.conf: choose one/);
   });
 
   it("reads every file", async () => {
