@@ -25,6 +25,8 @@ export interface GlobalOptions {
   maxruntime: number;
   /** --json (Tandem extension). */
   json: boolean;
+  /** --watch (Tandem extension): redraw `status` every second. */
+  watch: boolean;
 }
 
 export type ParseResult =
@@ -33,7 +35,7 @@ export type ParseResult =
   | { kind: "usage" }
   | { kind: "error"; message: string };
 
-type OptName = "debug" | "timelimit" | "node" | "Y" | "separator" | "X" | "verbose" | "maxruntime" | "help" | "usage" | "json";
+type OptName = "debug" | "timelimit" | "node" | "Y" | "separator" | "X" | "verbose" | "maxruntime" | "help" | "usage" | "json" | "watch";
 
 interface OptSpec {
   name: OptName;
@@ -54,6 +56,7 @@ const SPECS: readonly OptSpec[] = [
   { name: "verbose", short: "v", long: "verbose", arg: "none" },
   { name: "maxruntime", short: "T", long: "maxruntime", arg: "int" },
   { name: "json", long: "json", arg: "none" },
+  { name: "watch", long: "watch", arg: "none" },
 ];
 
 const INT_MAX = 2147483647;
@@ -69,6 +72,7 @@ export function defaultOptions(): GlobalOptions {
     verbose: 0,
     maxruntime: 0,
     json: false,
+    watch: false,
   };
 }
 
@@ -264,6 +268,9 @@ function apply(options: GlobalOptions, f: Found): "help" | "usage" | "X" | { kin
       return "X";
     case "verbose":
       options.verbose = 1;
+      return undefined;
+    case "watch":
+      options.watch = true;
       return undefined;
     case "json":
       options.json = true;

@@ -131,6 +131,15 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
     return 1;
   }
   const rest = args.slice(1);
+  if (options.watch) {
+    if (name !== "status") {
+      ctx.stderr(`--watch applies only to status, not to ${name}\n`);
+      return 1;
+    }
+    const { watch } = await import("./watch.ts");
+    const once = argv.filter((a) => a !== "--watch");
+    return watch(ctx, [name, ...rest].join(" "), (capture) => run(once, capture, hooks));
+  }
   if (name === "local") {
     const { localCommand } = await import("../local/cli.ts");
     return localCommand(rest, ctx);

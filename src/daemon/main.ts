@@ -13,6 +13,7 @@ import { createLogger } from "./logger.ts";
 import { Node } from "./node.ts";
 import { startReclaimer } from "./reclaimer.ts";
 import { startServices } from "./services.ts";
+import { type HttpObserver, startHttpObserver } from "../observe/http.ts";
 
 const HELP = `Usage: tandemd [OPTION...]
   -i, --interactive     don't fork, log to stderr
@@ -99,13 +100,24 @@ export async function main(argv: string[]): Promise<number> {
   if (running !== undefined) return fail([`already running as pid ${running} (pid file ${config.paths.pidFile})`]);
   fs.writeFileSync(config.paths.pidFile, `${process.pid}\n`);
   const node = new Node(config, pnn, logger);
+  const listen = config.tandem.http.listen;
+  let observer: HttpObserver | undefined;
+  if (listen !== undefined) {
+    try {
+      observer = await startHttpObserver(node, config, listen, logger.log);
+    } catch (err) {
+      logger.log("error", `Start-up failed: ${(err as Error).message}`);
+      fs.rmSync(config.paths.pidFile, { force: true });
+      return fail([(err as Error).message]);
+    }
+  }
   const reclaimer = startReclaimer(logger.log);
   node.clients.onSession = reclaimer.session;
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => node.shutdown(0));
   process.on("SIGHUP", () => logger.reopen());
   logger.log("notice", `Starting tandemd as node ${pnn} (${config.nodes[pnn]?.address}), CTDB_BASE ${config.paths.base}`);
   try {
-    await node.start(await startServices(config, logger.log));
+    await node.start(await startServices(config, logger.log, observer?.eventRecorded));
   } catch (err) {
     logger.log("error", `Start-up failed: ${(err as Error).message}`);
     await fail([(err as Error).message]);

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { NodeConfig } from "../config/load.ts";
 import { runNotification } from "../event/notify.ts";
 import { startEventServer } from "../event/server.ts";
-import { EventService } from "../event/service.ts";
+import { EventService, type EventServiceOptions } from "../event/service.ts";
 import type { Log } from "./logger.ts";
 
 export interface NodeServices {
@@ -23,7 +23,11 @@ export function toolPath(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bin", "tandem.js");
 }
 
-export async function startServices(config: NodeConfig, log: Log): Promise<NodeServices> {
+export async function startServices(
+  config: NodeConfig,
+  log: Log,
+  onRecord?: EventServiceOptions["onRecord"],
+): Promise<NodeServices> {
   const service = new EventService({
     base: config.paths.base,
     datadir: config.paths.datadir,
@@ -35,6 +39,7 @@ export async function startServices(config: NodeConfig, log: Log): Promise<NodeS
     log,
     logging: config.conf.logging.location,
     debugLevel: config.conf.logging.logLevel,
+    onRecord,
   });
   const server = await startEventServer(config.paths.eventdSocket, service, {
     info: (m: string) => log("info", m),

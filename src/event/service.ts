@@ -32,6 +32,8 @@ export interface EventServiceOptions {
   debugLevel?: string;
   /** CTDB_SCRIPT_VARDIR for scripts (see env.ts). */
   scriptVardir?: string;
+  /** Told of every completed run, as it is recorded for `scriptstatus`. */
+  onRecord?: (component: string, event: string, status: EventStatus) => void;
 }
 
 export interface RunOutcome {
@@ -186,6 +188,7 @@ class Component {
       }
       case "record":
         this.statuses.set(e.event, e.status);
+        this.svc.recorded(this.name, e.event, e.status);
         break;
       case "log":
         log(e.level, e.message);
@@ -313,6 +316,10 @@ export class EventService implements EventBackend {
     const c = this.component(component);
     if (typeof c === "number") return c;
     return chmodScript(c.dir, script, enable);
+  }
+
+  recorded(component: string, event: string, status: EventStatus): void {
+    this.opts.onRecord?.(component, event, status);
   }
 
   /** Stop all components: kill running scripts, answer pending runs with ECANCELED. */

@@ -1,7 +1,7 @@
 // `tandem local start|stop|status|env N`: the local 3-node cluster.
 
 import type { CliContext } from "../cli/context.ts";
-import { localLayout, LOCAL_NODES, nodeEnv, readPid, startNode, stopPid, writeLocalConfig } from "./cluster.ts";
+import { LOCAL_HTTP_PORT, localLayout, LOCAL_NODES, nodeEnv, readPid, startNode, stopPid, writeLocalConfig } from "./cluster.ts";
 import { allHealthy, waitUntil } from "./ready.ts";
 
 const USAGE = "Usage: tandem local start|stop|status [STATUS-OPTIONS]|env PNN\n";
@@ -13,7 +13,7 @@ async function printStatus(ctx: CliContext, pnn: number, args: string[]): Promis
 
 async function start(ctx: CliContext): Promise<number> {
   const layout = localLayout();
-  writeLocalConfig(layout);
+  writeLocalConfig(layout, { httpPort: LOCAL_HTTP_PORT });
   const began = Date.now();
   for (let pnn = 0; pnn < layout.nodeCount; pnn++) {
     if (readPid(layout, pnn) === undefined) startNode(layout, pnn);
@@ -24,7 +24,9 @@ async function start(ctx: CliContext): Promise<number> {
     return 1;
   }
   ctx.stdout(`Local cluster of ${layout.nodeCount} nodes healthy in ${((Date.now() - began) / 1000).toFixed(2)} s; leader is node ${view.leader}.\n`);
-  ctx.stdout(`Point any client at a node with: eval "$(npx tandem local env 0)"\n\n`);
+  ctx.stdout(`Point any client at a node with: eval "$(npx tandem local env 0)"\n`);
+  const page = `http://${layout.nodeAddress(0)}:${LOCAL_HTTP_PORT}/`;
+  ctx.stdout(`Status page: ${page}   metrics: ${page}metrics   (every node serves both on its own address)\n\n`);
   return printStatus(ctx, 0, ["status"]);
 }
 

@@ -10,6 +10,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const LOCAL_NODES = 3;
+/** Each local node serves its metrics and status page on its own address at this port. */
+export const LOCAL_HTTP_PORT = 8379;
 
 export function checkoutDir(): string {
   // dist/src/local/cluster.js → the checkout is three levels up.
@@ -49,6 +51,8 @@ export function nodeEnv(layout: LocalLayout, pnn: number): Record<string, string
 export interface LocalOptions {
   /** Extra ctdb.conf lines per section, e.g. { cluster: ["leader timeout = 2"] }. */
   conf?: Record<string, string[]>;
+  /** Metrics and status page on each node's own address at this port ([http] listen). */
+  httpPort?: number;
   /** Extra tandem.conf lines for the [cluster] section. */
   tandem?: string[];
   /** ctdb.tunables lines. */
@@ -88,7 +92,8 @@ export function writeLocalConfig(layout: LocalLayout, opts: LocalOptions = {}): 
     fs.writeFileSync(path.join(base, "ctdb.conf"), conf);
     fs.writeFileSync(path.join(base, "nodes"), `${nodes}\n`);
     const tandem = [...(opts.port === undefined ? [] : [`port = ${opts.port}`]), ...(opts.tandem ?? [])];
-    fs.writeFileSync(path.join(base, "tandem.conf"), tandem.length === 0 ? "" : `[cluster]\n${tandem.map((l) => `\t${l}\n`).join("")}`);
+    const http = opts.httpPort === undefined ? "" : `[http]\n\tlisten = ${layout.nodeAddress(pnn)}:${opts.httpPort}\n`;
+    fs.writeFileSync(path.join(base, "tandem.conf"), (tandem.length === 0 ? "" : `[cluster]\n${tandem.map((l) => `\t${l}\n`).join("")}`) + http);
     fs.writeFileSync(path.join(base, "ctdb.tunables"), (opts.tunables ?? []).map((l) => `${l}\n`).join(""));
     // As CTDB's notify.sh: every executable notification script gets the event.
     const notify = path.join(base, "notify.sh");

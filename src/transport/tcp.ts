@@ -46,6 +46,8 @@ export class Transport {
   private retryTimers = new Map<number, NodeJS.Timeout>();
   private closed = false;
   private readonly self: { address: string };
+  /** Per peer: how often its link came up and went down (for metrics). */
+  readonly peerStats = new Map<number, { ups: number; downs: number }>();
 
   constructor(private readonly opts: TransportOptions) {
     const self = opts.nodes.find((n) => n.pnn === opts.pnn);
@@ -163,7 +165,10 @@ export class Transport {
     socket.on("error", (err) => this.opts.log("debug", `Node ${pnn} connection: ${err.message}`));
     socket.on("close", () => {
       if (this.links.get(pnn) === link) this.links.delete(pnn);
-      if (link.up) this.opts.onPeerDown(pnn);
+      if (link.up) {
+        this.countPeer(pnn, "downs");
+        this.opts.onPeerDown(pnn);
+      }
       this.scheduleReconnect(pnn);
     });
   }
@@ -221,7 +226,14 @@ export class Transport {
     if (!link.up && link.peerHello && (key === undefined || link.peerProved)) {
       link.up = true;
       this.retryMs.delete(pnn);
+      this.countPeer(pnn, "ups");
       this.opts.onPeerUp(pnn);
     }
+  }
+
+  private countPeer(pnn: number, which: "ups" | "downs"): void {
+    const stats = this.peerStats.get(pnn) ?? { ups: 0, downs: 0 };
+    stats[which]++;
+    this.peerStats.set(pnn, stats);
   }
 }

@@ -92,8 +92,16 @@ describe("etcd as the cluster lock", { skip: !hasEtcd }, () => {
       // (python-etcd's non-blocking acquire writes it; the helper exits
       // without deleting it). Survivors racing inside that window keep
       // writing new keys behind a stale one and can keep each other out, so
-      // let the keys of the start-up race expire first.
-      await sleep(3500);
+      // wait until only the holder's key is left from the start-up race.
+      const netbios = spawnSync("testparm", ["-s", "--parameter-name", "netbios name"], { encoding: "utf8" }).stdout.trim();
+      const queue = `${etcd.endpoints[0]}/v2/keys/_locks/_ctdb/${encodeURIComponent(netbios)}?recursive=true`;
+      const settled = Date.now() + 20_000;
+      for (;;) {
+        const body = (await (await fetch(queue)).json()) as { node?: { nodes?: unknown[] } };
+        if (body.node?.nodes?.length === 1) break;
+        assert.ok(Date.now() < settled, `the helper's lock queue never settled: ${JSON.stringify(body)}`);
+        await sleep(200);
+      }
       const survivors = [0, 1, 2].filter((p) => p !== leader);
       cluster.kill(leader);
       const next = await cluster.waitFor((v) => v.leader !== UNKNOWN_PNN && v.leader !== leader, survivors[0]!, 20_000);
