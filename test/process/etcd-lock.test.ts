@@ -66,7 +66,7 @@ describe("etcd as the cluster lock", { skip: !hasEtcd }, () => {
     }
   });
 
-  test("CTDB's ctdb_etcd_lock helper: the holder leads, and another node leads after kill -9", { skip: !helperUsable }, async () => {
+  test("CTDB's ctdb_etcd_lock helper: the holder leads and its key is the lock; a killed holder's key goes at once", { skip: !helperUsable }, async () => {
     const etcd = await startEtcd("helper", 48020);
     let cluster: TestCluster | undefined;
     // The helper runs `#!/usr/bin/env python3` and needs Debian's python3-etcd
@@ -88,24 +88,28 @@ describe("etcd as the cluster lock", { skip: !hasEtcd }, () => {
       });
       const { leader } = await cluster.waitHealthy(30_000);
       assert.deepEqual(await leaders(cluster), [leader, leader, leader]);
-      // A contended take leaves the helper's queue key in etcd for lock_ttl
-      // (python-etcd's non-blocking acquire writes it; the helper exits
-      // without deleting it). Survivors racing inside that window keep
-      // writing new keys behind a stale one and can keep each other out, so
-      // wait until only the holder's key is left from the start-up race.
+      // The helper's lock is a queue of keys (python-etcd's recipe); the
+      // lowest is the holder's, its value "<uuid>_<pnn>". A contended take
+      // leaves its key behind for lock_ttl, so wait for the start-up race's
+      // keys to expire: then only the leader's key is left.
       const netbios = spawnSync("testparm", ["-s", "--parameter-name", "netbios name"], { encoding: "utf8" }).stdout.trim();
-      const queue = `${etcd.endpoints[0]}/v2/keys/_locks/_ctdb/${encodeURIComponent(netbios)}?recursive=true`;
+      const queueUrl = `${etcd.endpoints[0]}/v2/keys/_locks/_ctdb/${encodeURIComponent(netbios)}?recursive=true`;
+      const queue = async () => ((await (await fetch(queueUrl)).json()) as { node?: { nodes?: { value: string }[] } }).node?.nodes ?? [];
       const settled = Date.now() + 20_000;
-      for (;;) {
-        const body = (await (await fetch(queue)).json()) as { node?: { nodes?: unknown[] } };
-        if (body.node?.nodes?.length === 1) break;
-        assert.ok(Date.now() < settled, `the helper's lock queue never settled: ${JSON.stringify(body)}`);
+      let keys = await queue();
+      while (keys.length !== 1) {
+        assert.ok(Date.now() < settled, `the helper's lock queue never settled: ${JSON.stringify(keys)}`);
         await sleep(200);
+        keys = await queue();
       }
-      const survivors = [0, 1, 2].filter((p) => p !== leader);
+      assert.match(keys[0]!.value, new RegExp(`_${leader}$`), "the leader's helper holds the etcd lock");
+      // kill -9: the helper gets SIGTERM from the kernel (parent-death signal) and deletes its key.
       cluster.kill(leader);
-      const next = await cluster.waitFor((v) => v.leader !== UNKNOWN_PNN && v.leader !== leader, survivors[0]!, 20_000);
-      assert.ok(survivors.includes(next.leader));
+      const gone = Date.now() + 5000;
+      while ((await queue()).some((k) => k.value.endsWith(`_${leader}`))) {
+        assert.ok(Date.now() < gone, "the killed leader's helper did not release its etcd lock");
+        await sleep(50);
+      }
     } finally {
       process.env["PATH"] = savedPath;
       await cluster?.stop();
