@@ -7,7 +7,7 @@
 // line on stdout:
 //   {"t":ms,"kind":"answer","addr":A,"node":N}       a probe was answered by node N
 //   {"t":ms,"kind":"fail","addr":A,"error":E}        a probe failed or timed out
-//   {"t":ms,"kind":"held","addr":A,"node":N}         a held connection was opened to N
+//   {"t":ms,"kind":"held","addr":A,"node":N,"port":P}  a held connection (from local port P) was opened to N
 //   {"t":ms,"kind":"held-end","addr":A,"node":N,"error":E}  it was reset or closed
 // A line "poke ADDR" on stdin sends a line on ADDR's held connection (its reply
 // is an "answer" with "held":true).
@@ -78,7 +78,7 @@ function hold(addr: string): void {
       node = line;
       clearTimeout(timer);
       held.set(addr, sock);
-      emit({ kind: "held", addr, node });
+      emit({ kind: "held", addr, node, port: sock.localPort });
     } else {
       emit({ kind: "answer", addr, node: line, held: true });
     }

@@ -144,6 +144,11 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
     const { localCommand } = await import("../local/cli.ts");
     return localCommand(rest, ctx);
   }
+  if (name === "killtcp") {
+    // Tandem's own: what CTDB ships as the ctdb_killtcp helper.
+    const { killtcp } = await import("./commands/rawtcp.ts");
+    return killtcp(ctx, rest, hooks.stdin ?? (await import("./session.ts")).readAllStdin);
+  }
   const cmd = findCommand(name);
   if (cmd === undefined) {
     ctx.stderr(`Unknown command '${name}'\n`);
@@ -235,6 +240,15 @@ async function runWithoutDaemon(cmd: CommandInfo, args: string[], ctx: CliContex
     case "listnodes": {
       const { listnodes } = await import("./commands/listnodes.ts");
       return listnodes(ctx, args);
+    }
+    case "tickle": {
+      const { tickle } = await import("./commands/rawtcp.ts");
+      const { commandUsageText } = await import("./commands-table.ts");
+      const usage = (c: string) => {
+        ctx.stdout(commandUsageText(c));
+        return 1;
+      };
+      return tickle(ctx, args, usage, hooks.stdin ?? (await import("./session.ts")).readAllStdin);
     }
     case "checktcpport": {
       const { checktcpport } = await import("./commands/checktcpport.ts");

@@ -216,6 +216,8 @@ export interface ClientEvent {
   node?: string;
   error?: string;
   held?: boolean;
+  /** The client's own port of a held connection. */
+  port?: number;
 }
 
 export interface BedClient {
