@@ -27,6 +27,8 @@ export interface GlobalOptions {
   json: boolean;
   /** --watch (Tandem extension): redraw `status` every second. */
   watch: boolean;
+  /** --all-nodes (Tandem extension, for setvar): every connected node. */
+  allNodes: boolean;
 }
 
 export type ParseResult =
@@ -35,7 +37,7 @@ export type ParseResult =
   | { kind: "usage" }
   | { kind: "error"; message: string };
 
-type OptName = "debug" | "timelimit" | "node" | "Y" | "separator" | "X" | "verbose" | "maxruntime" | "help" | "usage" | "json" | "watch";
+type OptName = "debug" | "timelimit" | "node" | "Y" | "separator" | "X" | "verbose" | "maxruntime" | "help" | "usage" | "json" | "watch" | "allNodes";
 
 interface OptSpec {
   name: OptName;
@@ -57,6 +59,7 @@ const SPECS: readonly OptSpec[] = [
   { name: "maxruntime", short: "T", long: "maxruntime", arg: "int" },
   { name: "json", long: "json", arg: "none" },
   { name: "watch", long: "watch", arg: "none" },
+  { name: "allNodes", long: "all-nodes", arg: "none" },
 ];
 
 const INT_MAX = 2147483647;
@@ -73,6 +76,7 @@ export function defaultOptions(): GlobalOptions {
     maxruntime: 0,
     json: false,
     watch: false,
+    allNodes: false,
   };
 }
 
@@ -274,6 +278,9 @@ function apply(options: GlobalOptions, f: Found): "help" | "usage" | "X" | { kin
       return undefined;
     case "json":
       options.json = true;
+      return undefined;
+    case "allNodes":
+      options.allNodes = true;
       return undefined;
     case "timelimit":
     case "node":

@@ -18,6 +18,8 @@ export interface CliContext {
   timeoutSec: number;
   /** -n: the node to send controls to, as a decimal string; undefined = local node. */
   pnnOption: string | undefined;
+  /** --all-nodes: setvar on every connected node. */
+  allNodes?: boolean;
 }
 
 /** Context writing to the real process streams. */

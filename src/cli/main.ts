@@ -124,6 +124,7 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
   ctx.json = options.json;
   ctx.timeoutSec = options.timelimit;
   ctx.pnnOption = options.pnn === -1 ? undefined : String(options.pnn);
+  ctx.allNodes = options.allNodes;
 
   const name = args[0];
   if (name === undefined) {
@@ -148,6 +149,18 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
     // Tandem's own: what CTDB ships as the ctdb_killtcp helper.
     const { killtcp } = await import("./commands/rawtcp.ts");
     return killtcp(ctx, rest, hooks.stdin ?? (await import("./session.ts")).readAllStdin);
+  }
+  if (options.allNodes && name !== "setvar") {
+    ctx.stderr("--all-nodes applies only to setvar\n");
+    return 1;
+  }
+  if (name === "versions") {
+    const { versions } = await import("./commands/versions.ts");
+    return versions(ctx, rest);
+  }
+  if (name === "doctor") {
+    const { doctor } = await import("./commands/doctor.ts");
+    return doctor(ctx, rest);
   }
   const cmd = findCommand(name);
   if (cmd === undefined) {

@@ -22,6 +22,7 @@ import {
   type Uptime,
   type VnnMap,
 } from "../protocol/types.ts";
+import type { TandemNodeInfo } from "../control/dispatch.ts";
 import type { ControlReply, CtdbClient } from "./client.ts";
 import { ControlError } from "./errors.ts";
 
@@ -151,4 +152,10 @@ export async function shutdown(c: CtdbClient, dest: number, timeoutMs?: number):
 /** flags: 0 or ControlFlag.PUBLIC_IP_ONLY_AVAILABLE. */
 export async function getPublicIps(c: CtdbClient, dest: number, flags = 0, timeoutMs?: number): Promise<PublicIpList> {
   return decodePublicIpList((await ok(c, dest, Control.GET_PUBLIC_IPS, EMPTY, timeoutMs, flags)).data);
+}
+
+/** Tandem's own node facts (versions, shared key set); fails against a daemon that is not Tandem. */
+export async function getTandemInfo(c: CtdbClient, dest: number, timeoutMs?: number): Promise<TandemNodeInfo> {
+  const r = await ok(c, dest, Control.TANDEM_NODE_INFO, EMPTY, timeoutMs);
+  return JSON.parse(decodeString(r.data)) as TandemNodeInfo;
 }

@@ -56,6 +56,16 @@ export interface ControlContext {
   registerSrvid(srvid: bigint): void;
   deregisterSrvid(srvid: bigint): boolean;
   processExists(pid: number): boolean;
+  /** Tandem's own facts about this node, answered to TANDEM_NODE_INFO. */
+  tandemInfo?(): TandemNodeInfo;
+}
+
+export interface TandemNodeInfo {
+  /** The transport version this node speaks, MAJOR.MINOR. */
+  transport: string;
+  sharedKey: boolean;
+  /** What each peer announced: joined (compatible, connected) or refused. */
+  peers: { pnn: number; transport: string; joined: boolean }[];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -73,6 +83,7 @@ type Handler = (ctx: ControlContext, req: ReqControl) => ControlReply;
 const handlers = new Map<number, Handler>([
   [Control.PROCESS_EXISTS, (ctx, req) => ok(EMPTY, ctx.processExists(decodeI32(req.data)) ? 0 : -1)],
   [Control.PING, (ctx) => ok(EMPTY, ctx.clientCount())],
+  [Control.TANDEM_NODE_INFO, (ctx) => (ctx.tandemInfo === undefined ? fail("not supported") : ok(encodeString(JSON.stringify(ctx.tandemInfo()))))],
   [Control.GET_PID, (ctx) => ok(EMPTY, ctx.pid)],
   [Control.GET_PNN, (ctx) => ok(EMPTY, ctx.pnn)],
   [Control.GETVNNMAP, (ctx) => ok(encodeVnnMap(ctx.vnnmap()))],

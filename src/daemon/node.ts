@@ -42,6 +42,7 @@ import {
 } from "../protocol/packets.ts";
 import { decodeSrvidMessage, encodeI32, encodeU32, type NodeMap, type Timeval } from "../protocol/types.ts";
 import { Transport } from "../transport/tcp.ts";
+import { advertisedVersion, formatVersion } from "../transport/version.ts";
 import { ClientServer, type ClientConnection } from "./client-server.ts";
 import type { Log, Logger } from "./logger.ts";
 import type { NodeServices } from "./services.ts";
@@ -136,6 +137,7 @@ export class Node {
       nodes: config.nodes,
       port: config.tandem.cluster.port,
       sharedKey: config.tandem.cluster.sharedKey,
+      version: advertisedVersion(process.env),
       log,
       onPeerUp: (peer) => {
         this.cluster.onPeerUp(peer);
@@ -348,6 +350,14 @@ export class Node {
         }
       },
       deregisterSrvid: (srvid) => client?.srvids.delete(srvid) ?? false,
+      tandemInfo: () => ({
+        transport: formatVersion(this.transport.version),
+        sharedKey: this.config.tandem.cluster.sharedKey !== undefined,
+        peers: [
+          ...[...this.transport.peerVersions].map(([pnn, v]) => ({ pnn, transport: formatVersion(v), joined: true })),
+          ...[...this.transport.refusedVersions].map(([pnn, transport]) => ({ pnn, transport, joined: false })),
+        ].sort((a, b) => a.pnn - b.pnn),
+      }),
       processExists: (pid) => {
         try {
           process.kill(pid, 0);

@@ -237,6 +237,8 @@ export enum Control {
   ECHO_DATA = 156,
   DISABLE_NODE = 157,
   ENABLE_NODE = 158,
+  /** Tandem's own: JSON facts about the node (versions, whether a shared key is set). Outside CTDB's range. */
+  TANDEM_NODE_INFO = 0x54440001,
 }
 
 const controlNames = new Map<number, string>();

@@ -11,12 +11,15 @@ import net from "node:net";
 import { parseClusterPacket } from "../cluster/packet.ts";
 import type { ClusterPacket, LogLevel } from "../cluster/types.ts";
 import { Channel, encodeFrame, encodeJsonFrame, type Frame, FrameReader } from "./frame.ts";
+import { compatible, formatVersion, helloVersion, TRANSPORT_VERSION, type TransportVersion } from "./version.ts";
 
 export interface TransportOptions {
   pnn: number;
   nodes: readonly { pnn: number; address: string; deleted: boolean }[];
   port: number;
   sharedKey?: string | undefined;
+  /** The transport version this node announces (default: this build's). */
+  version?: TransportVersion;
   log: (level: LogLevel, message: string) => void;
   onPeerUp: (pnn: number) => void;
   onPeerDown: (pnn: number) => void;
@@ -48,6 +51,12 @@ export class Transport {
   private readonly self: { address: string };
   /** Per peer: how often its link came up and went down (for metrics). */
   readonly peerStats = new Map<number, { ups: number; downs: number }>();
+  /** What each peer announced in its last hello. */
+  readonly peerVersions = new Map<number, TransportVersion>();
+  /** What each refused peer announced (a version we cannot speak, or a malformed one). */
+  readonly refusedVersions = new Map<number, string>();
+  /** Incompatible peers already logged, so reconnect attempts do not flood the log. */
+  private refusedLogged = new Set<string>();
 
   constructor(private readonly opts: TransportOptions) {
     const self = opts.nodes.find((n) => n.pnn === opts.pnn);
@@ -145,7 +154,14 @@ export class Transport {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1000);
     const reader = new FrameReader();
-    const sayHello = () => socket.write(encodeJsonFrame(Channel.HELLO, { pnn: this.opts.pnn, nonce: link.nonce.toString("hex") }));
+    const sayHello = () =>
+      socket.write(
+        encodeJsonFrame(Channel.HELLO, {
+          pnn: this.opts.pnn,
+          nonce: link.nonce.toString("hex"),
+          transport: formatVersion(this.version),
+        }),
+      );
     if (socket.readyState === "open") sayHello();
     else socket.once("connect", sayHello);
     socket.on("data", (chunk) => {
@@ -164,7 +180,10 @@ export class Transport {
     });
     socket.on("error", (err) => this.opts.log("debug", `Node ${pnn} connection: ${err.message}`));
     socket.on("close", () => {
-      if (this.links.get(pnn) === link) this.links.delete(pnn);
+      if (this.links.get(pnn) === link) {
+        this.links.delete(pnn);
+        this.peerVersions.delete(pnn);
+      }
       if (link.up) {
         this.countPeer(pnn, "downs");
         this.opts.onPeerDown(pnn);
@@ -195,8 +214,12 @@ export class Transport {
       .digest("hex");
   }
 
+  get version(): TransportVersion {
+    return this.opts.version ?? TRANSPORT_VERSION;
+  }
+
   private onHello(pnn: number, link: Link, payload: Buffer): void {
-    let hello: { pnn?: unknown; nonce?: unknown; proof?: unknown };
+    let hello: { pnn?: unknown; nonce?: unknown; proof?: unknown; transport?: unknown };
     try {
       hello = JSON.parse(payload.toString());
     } catch {
@@ -206,6 +229,25 @@ export class Transport {
       this.opts.log("error", `Connection for node ${pnn} introduced itself as ${String(hello.pnn)}; closing it`);
       link.socket.destroy();
       return;
+    }
+    if (typeof hello.nonce === "string") {
+      const theirs = helloVersion(hello.transport);
+      if (theirs === undefined || !compatible(theirs, this.version)) {
+        const said = theirs === undefined ? `a malformed version ${JSON.stringify(hello.transport)}` : `version ${formatVersion(theirs)}`;
+        const key = `${pnn}:${said}`;
+        if (!this.refusedLogged.has(key)) {
+          this.refusedLogged.add(key);
+          this.opts.log(
+            "error",
+            `Node ${pnn} speaks Tandem transport ${said}, incompatible with this node's ${formatVersion(this.version)}: not joining it (run compatible tandemd versions on every node)`,
+          );
+        }
+        this.refusedVersions.set(pnn, theirs === undefined ? String(hello.transport) : formatVersion(theirs));
+        link.socket.destroy();
+        return;
+      }
+      this.refusedVersions.delete(pnn);
+      this.peerVersions.set(pnn, theirs);
     }
     const key = this.opts.sharedKey;
     if (typeof hello.nonce === "string" && !link.peerHello) {

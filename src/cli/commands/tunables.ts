@@ -2,6 +2,7 @@
 import { smbStrtoul } from "../args.ts";
 import { jsonText } from "../format/nodemap.ts";
 import { findTunable, formatNoSuchTunable, formatTunable } from "../format/simple.ts";
+import { NodeFlag } from "../../protocol/constants.ts";
 import { attempt, type Session } from "../session.ts";
 
 /** ctdb checks a name against the node's list first: 0 when known, else the exit code. */
@@ -38,6 +39,7 @@ export async function setvar(s: Session, args: string[]): Promise<number> {
   const parsed = smbStrtoul(args[1]!);
   if (!parsed.ok) return parsed.errno;
   const value = Number(BigInt.asUintN(32, parsed.value));
+  if (s.ctx.allNodes) return setvarAllNodes(s, name, value);
   const r = await attempt(() => s.daemon.setTunable(s.cmdPnn, name, value));
   if (!r.ok) {
     if (r.ret === 1) {
@@ -64,4 +66,29 @@ export async function listvars(s: Session, args: string[]): Promise<number> {
   }
   if (s.ctx.json) s.out(jsonText({ tunables: values }));
   return 0;
+}
+
+/** `setvar --all-nodes`: the same value on every connected node; any failure is named and makes the exit non-zero. */
+async function setvarAllNodes(s: Session, name: string, value: number): Promise<number> {
+  const nodemap = await s.getNodemap(false);
+  if (nodemap === null) return 1;
+  let ret = 0;
+  const done: number[] = [];
+  for (const node of nodemap) {
+    if ((node.flags & (NodeFlag.DELETED | NodeFlag.DISCONNECTED)) !== 0) {
+      if ((node.flags & NodeFlag.DELETED) === 0) {
+        s.err(`Node ${node.pnn} is disconnected; ${name} not set there\n`);
+        ret = 1;
+      }
+      continue;
+    }
+    const r = await attempt(() => s.daemon.setTunable(node.pnn, name, value));
+    if (r.ok || r.ret === 1) done.push(node.pnn);
+    else {
+      s.err(`Failed to set ${name} on node ${node.pnn}\n`);
+      ret = r.ret;
+    }
+  }
+  if (s.ctx.json) s.out(jsonText({ name, value, nodes: done }));
+  return ret;
 }
