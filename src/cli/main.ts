@@ -172,7 +172,10 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<number>((resolve) => {
     if (maxRuntime.seconds <= 0) return;
-    timer = setTimeout(() => {
+    timer = setTimeout(async () => {
+      // As ctdb: end every helper this run started (and what they started).
+      const { endGroups } = await import("./child-groups.ts");
+      endGroups();
       ctx.stderr("Maximum runtime exceeded - exiting\n");
       daemon?.close();
       resolve(1);

@@ -1,7 +1,7 @@
 // Typed wrappers for the controls the tandem tool and tests use. Request and
 // reply payloads follow CTDB's protocol/protocol_client.c: a few controls
 // carry their answer in the status field, the rest fail on any non-zero status.
-import { Control } from "../protocol/constants.ts";
+import { Control, TANDEM_NODE_INFO } from "../protocol/constants.ts";
 import {
   decodeI32,
   decodeIfaceList,
@@ -156,6 +156,6 @@ export async function getPublicIps(c: CtdbClient, dest: number, flags = 0, timeo
 
 /** Tandem's own node facts (versions, shared key set); fails against a daemon that is not Tandem. */
 export async function getTandemInfo(c: CtdbClient, dest: number, timeoutMs?: number): Promise<TandemNodeInfo> {
-  const r = await ok(c, dest, Control.TANDEM_NODE_INFO, EMPTY, timeoutMs);
+  const r = await ok(c, dest, TANDEM_NODE_INFO as Control, EMPTY, timeoutMs);
   return JSON.parse(decodeString(r.data)) as TandemNodeInfo;
 }

@@ -3,7 +3,7 @@
 // an error message when the status means failure. Controls that CTDB answers
 // in `status` (PING, GET_PID, GET_PNN, GET_RECMODE, ...) do so here too.
 
-import { Control, controlName } from "../protocol/constants.ts";
+import { Control, controlName, TANDEM_NODE_INFO } from "../protocol/constants.ts";
 import type { ReqControl } from "../protocol/packets.ts";
 import {
   decodeGetTunableRequest,
@@ -83,7 +83,7 @@ type Handler = (ctx: ControlContext, req: ReqControl) => ControlReply;
 const handlers = new Map<number, Handler>([
   [Control.PROCESS_EXISTS, (ctx, req) => ok(EMPTY, ctx.processExists(decodeI32(req.data)) ? 0 : -1)],
   [Control.PING, (ctx) => ok(EMPTY, ctx.clientCount())],
-  [Control.TANDEM_NODE_INFO, (ctx) => (ctx.tandemInfo === undefined ? fail("not supported") : ok(encodeString(JSON.stringify(ctx.tandemInfo()))))],
+  [TANDEM_NODE_INFO, (ctx) => (ctx.tandemInfo === undefined ? fail("not supported") : ok(encodeString(JSON.stringify(ctx.tandemInfo()))))],
   [Control.GET_PID, (ctx) => ok(EMPTY, ctx.pid)],
   [Control.GET_PNN, (ctx) => ok(EMPTY, ctx.pnn)],
   [Control.GETVNNMAP, (ctx) => ok(encodeVnnMap(ctx.vnnmap()))],

@@ -237,9 +237,14 @@ export enum Control {
   ECHO_DATA = 156,
   DISABLE_NODE = 157,
   ENABLE_NODE = 158,
-  /** Tandem's own: JSON facts about the node (versions, whether a shared key is set). Outside CTDB's range. */
-  TANDEM_NODE_INFO = 0x54440001,
 }
+
+/**
+ * Tandem's own control, far outside CTDB's opcode range (so not in Control,
+ * which is CTDB's table): JSON facts about the node (transport versions,
+ * whether a shared key is set).
+ */
+export const TANDEM_NODE_INFO = 0x54440001;
 
 const controlNames = new Map<number, string>();
 for (const [name, value] of Object.entries(Control)) {

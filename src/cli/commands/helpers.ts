@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
+import { endGroups, isTracked, trackGroup, untrackGroup } from "../child-groups.ts";
 import type { Session } from "../session.ts";
 
 const EINTR = 4;
@@ -13,23 +14,45 @@ export async function runHelper(s: Session, what: string, path: string, args: st
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.ctx.env)) if (v !== undefined) env[k] = v;
   return new Promise<number>((resolve) => {
-    const child = spawn(path, args, { env, stdio: ["inherit", "pipe", "pipe"] });
-    child.stdout.on("data", (b: Buffer) => s.out(b.toString()));
-    child.stderr.on("data", (b: Buffer) => s.err(b.toString()));
+    // Its own process group (detached), ended as a whole on -T or a signal.
+    const child = spawn(path, args, { env, stdio: ["inherit", "pipe", "pipe"], detached: true });
+    if (child.pid !== undefined) trackGroup(child.pid);
+    const forward = (signal: NodeJS.Signals) => {
+      endGroups();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    process.once("SIGINT", forward);
+    process.once("SIGTERM", forward);
+    const done = (code: number) => {
+      if (child.pid !== undefined) untrackGroup(child.pid);
+      process.off("SIGINT", forward);
+      process.off("SIGTERM", forward);
+      resolve(code);
+    };
+    // A helper ended by -T says nothing more, as under ctdb.
+    const live = () => child.pid !== undefined && isTracked(child.pid);
+    child.stdout.on("data", (b: Buffer) => {
+      if (live()) s.out(b.toString());
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      if (live()) s.err(b.toString());
+    });
     child.on("error", (e: NodeJS.ErrnoException) => {
       const errno = (osConstants.errno as Record<string, number>)[e.code ?? ""] ?? 8;
       s.err(`${what} failed with error ${errno}\n`);
-      resolve(errno);
+      done(errno);
     });
     child.on("close", (code, signal) => {
-      if (signal !== null) {
+      if (!live()) {
+        done(1);
+      } else if (signal !== null) {
         s.err(`${what} terminated with signal ${osConstants.signals[signal] ?? 0}\n`);
-        resolve(EINTR);
+        done(EINTR);
       } else if (code !== null && code >= 64 && code < 255) {
         s.err(`${what} failed with error ${code - 64}\n`);
-        resolve(code - 64);
+        done(code - 64);
       } else {
-        resolve(code ?? 1);
+        done(code ?? 1);
       }
     });
   });
