@@ -101,7 +101,7 @@ export async function main(argv: string[], ctxIn: Partial<CliContext> = {}, hook
 
 async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<number> {
   // Our own `local` family takes its arguments verbatim.
-  const parsed = parseArgs(argv, ctx.env, ["local", "failover"]);
+  const parsed = parseArgs(argv, ctx.env, ["local", "failover", "onnode"]);
   if (parsed.kind === "help") {
     ctx.stdout(optionHelpText());
     return 0;
@@ -153,6 +153,10 @@ async function run(argv: string[], ctx: CliContext, hooks: MainHooks): Promise<n
   if (options.allNodes && name !== "setvar") {
     ctx.stderr("--all-nodes applies only to setvar\n");
     return 1;
+  }
+  if (name === "onnode") {
+    const { onnode } = await import("../onnode/run.ts");
+    return onnode(ctx, rest);
   }
   if (name === "versions") {
     const { versions } = await import("./commands/versions.ts");
