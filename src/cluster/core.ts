@@ -67,6 +67,8 @@ export interface ClusterState {
   recoveryMode: 0 | 1;
   lastRecoveryMs: number;
   firstRecoveryDone: boolean;
+  /** This node's part could have a leader at the last step (see mayLead). */
+  hadMajority: boolean;
   rng: number;
 }
 
@@ -112,6 +114,7 @@ export function initialState(config: ClusterConfig, nowMs: number): ClusterState
     recoveryMode: 1,
     lastRecoveryMs: -Infinity,
     firstRecoveryDone: false,
+    hadMajority: false,
     rng: (config.seed >>> 0) || 0x9e3779b9,
   };
 }
@@ -401,6 +404,30 @@ function hasQuorum(state: ClusterState): boolean {
   return !state.config.requireMajority || connectedCount(state) >= majorityOfConfigured(state.config);
 }
 
+/**
+ * Whether this node's part of the cluster may have a leader. Without a lock:
+ * a majority of the configured nodes. With a lock: at least half of them, the
+ * lock deciding an even split; so a leader cut off into a smaller part gives
+ * the lock up even while it still reaches the lock file, and the larger part
+ * can elect. Without `requireMajority` (CTDB's behaviour) any part may.
+ */
+function mayLead(state: ClusterState): boolean {
+  const { config } = state;
+  if (!config.requireMajority) return true;
+  if (!config.lockConfigured) return hasQuorum(state);
+  return connectedCount(state) * 2 >= config.nodes.filter((n) => !n.deleted).length;
+}
+
+/** Tell the failover side at once when this node's part can no longer have a leader: its addresses must go. */
+function noteMajority(state: ClusterState, fx: Effect[]): void {
+  const now = mayLead(state);
+  if (state.hadMajority && !now) {
+    log(fx, "warning", "This node lost the majority of the cluster: dropping its public addresses");
+    fx.push({ kind: "lost-majority" });
+  }
+  state.hadMajority = now;
+}
+
 function leaderAlive(state: ClusterState): boolean {
   if (state.leader === UNKNOWN_PNN) return false;
   if (state.leader === state.config.pnn) return state.role === "leader";
@@ -479,7 +506,7 @@ function onLock(state: ClusterState, outcome: LockOutcome, reason: string | unde
         return;
       }
       state.lock = "held";
-      if (!eligible(state)) {
+      if (!eligible(state) || !mayLead(state)) {
         releaseLock(state, fx);
         return;
       }
@@ -618,7 +645,8 @@ function expireSilentPeers(state: ClusterState, fx: Effect[]): void {
       onPeerDown(state, pnn, `no traffic for ${silenceLimit} ms`, fx);
     }
   }
-  if (state.role === "leader" && !config.lockConfigured && !hasQuorum(state)) stepDown(state, fx, "lost the majority");
+  if (state.role === "leader" && !mayLead(state)) stepDown(state, fx, "lost the majority");
+  noteMajority(state, fx);
 }
 
 function evaluate(state: ClusterState, fx: Effect[]): void {
@@ -640,16 +668,16 @@ function evaluate(state: ClusterState, fx: Effect[]): void {
     const lockOk = !config.lockConfigured || state.lock === "held";
     if (!eligible(state)) stepDown(state, fx, "no longer eligible");
     else if (!lockOk) stepDown(state, fx, "cluster lock not held");
-    else if (!config.lockConfigured && !hasQuorum(state)) stepDown(state, fx, "lost the majority");
-  } else if (config.lockConfigured && state.lock === "held" && state.leader === UNKNOWN_PNN && eligible(state)) {
+    else if (!mayLead(state)) stepDown(state, fx, "lost the majority");
+  } else if (config.lockConfigured && state.lock === "held" && state.leader === UNKNOWN_PNN && eligible(state) && mayLead(state)) {
     becomeLeader(state, fx, "holds the cluster lock");
-  } else if (config.lockConfigured && state.lock === "held" && !eligible(state)) {
+  } else if (config.lockConfigured && state.lock === "held" && (!eligible(state) || !mayLead(state))) {
     releaseLock(state, fx);
   }
 
   if (state.leader === UNKNOWN_PNN && eligible(state)) {
     if (config.lockConfigured) {
-      if (state.lock === "none" && now >= state.nextLockTryMs) {
+      if (state.lock === "none" && now >= state.nextLockTryMs && mayLead(state)) {
         state.lock = "taking";
         fx.push({ kind: "take-lock" });
       }
@@ -673,6 +701,7 @@ function evaluate(state: ClusterState, fx: Effect[]): void {
     const why = recoveryNeeded(state);
     if (why !== undefined) recover(state, fx, why);
   }
+  noteMajority(state, fx);
 
   fx.push({ kind: "wake-at", atMs: nextDeadline(state) });
 }

@@ -36,3 +36,30 @@ export function keepaliveSettings(opts: {
     source: "tandem.conf",
   };
 }
+
+export interface FailoverGraces {
+  /** A node that follows no leader this long drops its addresses (its part may be cut off). */
+  leaderlessGraceMs: number;
+  /** After last hearing a node, how long it may still host addresses: no one else takes them before. */
+  holderGraceMs: number;
+}
+
+/** Timer lateness and delivery the lease allows for. */
+const LEASE_SLACK_MS = 200;
+
+/**
+ * The lease that keeps an address off two nodes across a cut, from the
+ * keepalives in force. A cut-off node learns it at its own silence limit,
+ * which can come up to one keepalive interval after the rest of the cluster
+ * learnt it; then it drops its addresses at once if its part lost the
+ * majority (the cluster core's `lost-majority`), or after `leaderlessGraceMs`
+ * without a leader otherwise. The others hand its addresses out only once
+ * all of that has passed since they last heard it. At Tandem's defaults:
+ * 1.5 s silence + 0.3 s + 0.6 s + 0.2 s = 2.6 s after the node was last
+ * heard, so its addresses answer elsewhere within 3 s.
+ */
+export function failoverGraces(k: Pick<KeepaliveSettings, "keepaliveIntervalMs" | "keepaliveLimit">): FailoverGraces {
+  const silence = k.keepaliveIntervalMs * k.keepaliveLimit;
+  const leaderlessGraceMs = 2 * k.keepaliveIntervalMs;
+  return { leaderlessGraceMs, holderGraceMs: silence + k.keepaliveIntervalMs + leaderlessGraceMs + LEASE_SLACK_MS };
+}

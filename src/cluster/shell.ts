@@ -17,6 +17,8 @@ export interface ClusterHooks {
   recovered: (generation: number, vnnmap: number[]) => void;
   flagsChanged: (pnn: number, flags: number, previous: number) => void;
   leaderChanged: (leader: number, previous: number) => void;
+  /** This node lost its majority: its public addresses must go at once. */
+  lostMajority?: () => void;
   /** After each step: other cores follow the state (recovery mode, own flags). */
   stepped?: (state: ClusterState) => void;
 }
@@ -135,6 +137,9 @@ export class ClusterShell {
         return;
       case "flags-changed":
         this.hooks.flagsChanged(effect.pnn, effect.flags, effect.previous);
+        return;
+      case "lost-majority":
+        this.hooks.lostMajority?.();
         return;
       case "persist-vote":
         // Synchronous on purpose: the vote must be on disk before it is sent.

@@ -67,6 +67,12 @@ export type Effect =
   | { kind: "first-recovery-done" }
   | { kind: "recovered"; generation: number; vnnmap: number[] }
   | { kind: "flags-changed"; pnn: number; flags: number; previous: number }
+  /**
+   * This node's part of the cluster can no longer have a leader (it lost its
+   * majority): its public addresses must go at once, because the rest of the
+   * cluster will hand them out once this node's lease has run out.
+   */
+  | { kind: "lost-majority" }
   /** Store term and vote durably before any effect after it (no-lock elections). */
   | { kind: "persist-vote"; term: number; votedFor: number };
 

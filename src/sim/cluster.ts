@@ -668,6 +668,9 @@ export class ClusterSim {
         actingHolders++;
       }
       if (actingHolders > 1) this.fail(`${actingHolders} nodes act as leader holding the lock`);
+      // Holding the lock is not enough: a leader cut off into less than half
+      // of the nodes must give it up, even while it still reaches the lock.
+      if (this.requireMajority) this.checkMajority(this.leadQuorum());
       return;
     }
     const s = stepped.state;
@@ -684,7 +687,14 @@ export class ClusterSim {
         return;
       }
     }
-    if (this.requireMajority) this.checkMajority();
+    if (this.requireMajority) this.checkMajority(this.leadQuorum());
+  }
+
+  /** Nodes a partition needs to have a leader: a majority, or with a lock at least half. */
+  leadQuorum(): number {
+    const config = this.node(0).config;
+    if (!this.lockMode) return majorityOfConfigured(config);
+    return Math.ceil(config.nodes.filter((n) => !n.deleted).length / 2);
   }
 
   /**
@@ -696,11 +706,10 @@ export class ClusterSim {
    * nodes once enough of the others have been silent towards it, or cut off
    * from it, for longer than that limit.
    */
-  private checkMajority(): void {
+  private checkMajority(need: number): void {
     const t = this.timing;
     // Silence limit, one more keepalive tick, a late timer (up to 200 ms) and delivery.
     const grace = t.keepaliveIntervalMs * (t.keepaliveLimit + 1) + t.recoverIntervalMs + 300;
-    const need = majorityOfConfigured(this.node(0).config);
     const now = this.sched.nowMs;
     const n = this.n;
     for (const a of this.nodes) {
@@ -948,7 +957,7 @@ export class ClusterSim {
       this.deliver(x.pnn, (nowMs) => ({ kind: "capabilities", nowMs, leader }));
     }
     for (const x of this.nodes) if (x.status === "dead" && r.chance(0.7)) this.start(x.pnn);
-    const need = this.lockMode ? 1 : majorityOfConfigured(this.node(0).config);
+    const need = this.lockMode ? (this.requireMajority ? this.leadQuorum() : 1) : majorityOfConfigured(this.node(0).config);
     for (const x of this.nodes) {
       if (this.nodes.filter((y) => y.status !== "dead").length >= need) break;
       if (x.status === "dead") this.start(x.pnn);

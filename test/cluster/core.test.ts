@@ -285,3 +285,80 @@ describe("guards", () => {
     assert.equal(n.state.generation, generation);
   });
 });
+
+describe("a cut is safe: a part with less than half of the nodes has no leader", () => {
+  const four = { nodes: [0, 1, 2, 3].map((p) => ({ pnn: p, deleted: false })) };
+
+  test("a lock holder cut off alone gives the lock up at once, though it still holds it, and says it lost the majority", () => {
+    const n = ready(0);
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    n.feed(2, { kind: "lock", outcome: "held" });
+    assert.equal(n.state.role, "leader");
+    // Both peers silent past the keepalive limit (3 s): the next step finds it.
+    const fx = n.feed(3100, { kind: "tick" });
+    assert.equal(n.state.role, "follower");
+    assert.equal(n.state.leader, UNKNOWN_PNN);
+    assert.equal(n.state.lock, "none");
+    assert.ok(kinds(fx).includes("release-lock"));
+    assert.equal(kinds(fx).filter((k) => k === "lost-majority").length, 1);
+    assert.ok(!kinds(fx).includes("recovered"), "no recovery handed out on the way down");
+    for (let t = 3200; t < 8000; t += 100) {
+      const more = kinds(n.feed(t, { kind: "tick" }));
+      assert.ok(!more.includes("take-lock"), `no lock race alone at ${t}`);
+      assert.ok(!more.includes("lost-majority"), "said once");
+    }
+  });
+
+  test("a lock granted to a node that meanwhile lost half of its peers is given back", () => {
+    const n = ready(0);
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    assert.equal(n.state.lock, "taking");
+    n.feed(2, { kind: "peer-down", pnn: 1 });
+    n.feed(3, { kind: "peer-down", pnn: 2 });
+    const fx = n.feed(4, { kind: "lock", outcome: "held" });
+    assert.equal(n.state.role, "follower");
+    assert.ok(kinds(fx).includes("release-lock"));
+    assert.ok(!kinds(fx).includes("recovered") && !kinds(fx).includes("leader-changed"), `never led: ${kinds(fx)}`);
+  });
+
+  test("with a lock, exactly half of the nodes may lead: the lock decides an even split", () => {
+    const n = node(0, four);
+    n.feed(0, { kind: "peer-up", pnn: 1 });
+    assert.ok(kinds(n.feed(1, { kind: "runstate", runstate: Runstate.SETUP })).includes("take-lock"));
+    n.feed(2, { kind: "lock", outcome: "held" });
+    assert.equal(n.state.role, "leader");
+    const two = node(1, { nodes: [0, 1].map((p) => ({ pnn: p, deleted: false })) });
+    assert.ok(kinds(two.feed(1, { kind: "runstate", runstate: Runstate.SETUP })).includes("take-lock"), "a lone survivor of two");
+  });
+
+  test("the larger part races for the lock as soon as its leader is gone", () => {
+    const n = ready(1);
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    n.feed(2, { kind: "lock", outcome: "contended" });
+    n.feed(3, { kind: "packet", from: 0, packet: { t: "leader", leader: 0, term: 1 } });
+    assert.equal(n.state.leader, 0);
+    const fx = n.feed(4, { kind: "peer-down", pnn: 0 });
+    assert.ok(kinds(fx).includes("take-lock"));
+    assert.ok(!kinds(fx).includes("lost-majority"), "two of three is a majority");
+    n.feed(5, { kind: "lock", outcome: "held" });
+    assert.equal(n.state.role, "leader");
+  });
+
+  test("a follower that loses its majority says so too (no lock)", () => {
+    const n = ready(2, { lockConfigured: false });
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    n.feed(2, { kind: "packet", from: 0, packet: { t: "leader", leader: 0, term: 3 } });
+    n.feed(3, { kind: "peer-down", pnn: 1 });
+    const fx = n.feed(4, { kind: "peer-down", pnn: 0 });
+    assert.deepEqual(kinds(fx).filter((k) => k === "lost-majority"), ["lost-majority"]);
+  });
+
+  test("require majority = false keeps CTDB's behaviour: a lone node holding the lock leads, nothing is dropped", () => {
+    const n = ready(0, { requireMajority: false });
+    n.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    n.feed(2, { kind: "lock", outcome: "held" });
+    const fx = n.feed(3100, { kind: "tick" });
+    assert.equal(n.state.role, "leader");
+    assert.ok(!kinds(fx).includes("lost-majority"));
+  });
+});

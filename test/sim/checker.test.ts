@@ -48,6 +48,14 @@ test("a leader that keeps leading a minority past the keepalive limit is caught 
   assert.ok(at > 6000 + 3000, `caught at ${at}`);
 });
 
+test("a lock holder that keeps leading less than half of the nodes past the keepalive limit is caught (lock, majority)", () => {
+  const r = simulate({ seed: 7, nodes: 5, lock: true, faults: false, sabotage: { kind: "blind-leader", atMs: 6000 } });
+  assert.equal(r.ok, false);
+  assert.match(r.failure ?? "", /node \d leads in a partition of 1 nodes \(majority 3\)/);
+  const at = Number(/^t=(\d+)/.exec(r.failure ?? "")?.[1]);
+  assert.ok(at > 6000 + 3000, `caught at ${at}`);
+});
+
 test("PRNG: deterministic, in range, roughly uniform", () => {
   const a = new Prng(99);
   const b = new Prng(99);

@@ -182,6 +182,47 @@ test("no lock: a leader whose packets stop (one-way cut) is dropped by keepalive
   t.diagnostic(`no-lock, leader's outgoing packets cut -> replaced: ${percentiles(times)}`);
 });
 
+test("lock mode: a leader cut off into less than half gives the lock up although it still reaches it, and the rest elect", (t) => {
+  const times: number[] = [];
+  for (let seed = 1; seed <= 60; seed++) {
+    const n = 3 + (seed % 5);
+    const formed = form(seed, n, true);
+    if (formed === undefined) continue;
+    const { sim, leader } = formed;
+    // The leader and, in bigger clusters, one follower end up in the smaller part.
+    const small = n >= 5 ? [leader, (leader + 1) % n] : [leader];
+    const large = [...Array(n).keys()].filter((p) => !small.includes(p));
+    // Odd seeds pull the cable (silence, nothing closes); even ones close the connections.
+    for (const a of small) {
+      for (const b of large) {
+        if (seed % 2 === 1) {
+          sim.net.cut(a, b, false);
+          sim.net.cut(b, a, false);
+        } else sim.net.cut(a, b, true);
+      }
+    }
+    const cutAt = sim.nowMs;
+    const silence = sim.timing.keepaliveIntervalMs * sim.timing.keepaliveLimit;
+    let electedMs: number | undefined;
+    const end = cutAt + 4 * silence + 20_000;
+    while (sim.nowMs < end) {
+      sim.runUntil(sim.nowMs + 10);
+      assert.equal(sim.failure, undefined, `seed ${seed}: ${sim.failure}\n${sim.traceTail().join("\n")}`);
+      const leaders = sim.actingLeaders();
+      if (electedMs === undefined && leaders.some((p) => large.includes(p))) electedMs = sim.nowMs - cutAt;
+      if (sim.nowMs - cutAt > silence + 2 * sim.timing.keepaliveIntervalMs + 500) {
+        assert.deepEqual(leaders.filter((p) => small.includes(p)), [], `seed ${seed}: the cut-off part [${small}] still leads`);
+      }
+    }
+    const leaders = sim.actingLeaders();
+    assert.equal(leaders.length, 1, `seed ${seed}: leaders [${leaders}] after the cut`);
+    assert.ok(large.includes(leaders[0] as number), `seed ${seed}: the larger part [${large}] has no leader`);
+    assert.ok(sim.lock.holds(sim.proc(leaders[0] as number)), `seed ${seed}: the new leader does not hold the lock`);
+    times.push(electedMs as number);
+  }
+  t.diagnostic(`lock mode, leader cut off -> leader in the larger part: ${percentiles(times)}`);
+});
+
 test("lock mode: a frozen (SIGSTOPped) leader keeps the lock, so nobody else leads until it resumes", () => {
   for (let seed = 1; seed <= 30; seed++) {
     const n = 3 + (seed % 5);
