@@ -4,6 +4,9 @@
  * need the daemon, so `tandem version` and `tandem listnodes` never pay for
  * the protocol modules.
  */
+import type { CallRequest } from "../client/client.ts";
+import { type DbStatisticsWire, decodeDbStatistics, encodeKeyData } from "../protocol/database.ts";
+import type { LtdbHeader } from "../protocol/types.ts";
 import { constants as osConstants } from "node:os";
 import { CtdbClient } from "../client/client.ts";
 import * as controls from "../client/controls.ts";
@@ -570,6 +573,20 @@ class ClientDaemon implements Daemon {
   dbAttach(dest: number, name: string, kind: "volatile" | "persistent" | "replicated"): Promise<number> {
     const opcode = kind === "persistent" ? Control.DB_ATTACH_PERSISTENT : kind === "replicated" ? Control.DB_ATTACH_REPLICATED : Control.DB_ATTACH;
     return this.quiet(dest, async (t) => decodeU32((await this.ok(dest, opcode, Buffer.from(`${name}\0`, "utf8"), t)).data));
+  }
+
+  recordCall(req: CallRequest): Promise<{ status: number; data: Buffer }> {
+    return this.quiet(this.pnn, (t) => this.client.call(req, { timeoutMs: t }));
+  }
+
+  getDbStatistics(dest: number, dbId: number): Promise<DbStatisticsWire> {
+    return this.call("getDbStatistics", dest, async (t) => decodeDbStatistics((await this.ok(dest, Control.GET_DB_STATISTICS, encodeU32(dbId), t)).data));
+  }
+
+  scheduleForDeletion(dest: number, dbId: number, header: LtdbHeader, key: Buffer): Promise<void> {
+    return this.quiet(dest, async (t) => {
+      await this.ok(dest, Control.SCHEDULE_FOR_DELETION, encodeKeyData({ dbId, header, key }), t);
+    });
   }
 
   dbOpenFlags(dest: number, dbId: number): Promise<number> {

@@ -8,6 +8,9 @@
  * ctdb's log line for the failure to stderr, throws a DaemonFailure whose
  * `ret` is what ctdb would exit with.
  */
+import type { CallRequest } from "../client/client.ts";
+import type { DbStatisticsWire } from "../protocol/database.ts";
+import type { LtdbHeader } from "../protocol/types.ts";
 import type { Iface } from "./format/simple.ts";
 import type { NodeEntry } from "./format/nodemap.ts";
 import type { Statistics } from "./format/statistics.ts";
@@ -137,6 +140,11 @@ export interface Daemon {
   dbOpenFlags(dest: number, dbId: number): Promise<number>;
   /** Quiet. */
   dbDetach(dest: number, dbId: number): Promise<void>;
+  /** A REQ_CALL to the local daemon (what fetch-lock sends to migrate a record here). Quiet. */
+  recordCall(req: CallRequest): Promise<{ status: number; data: Buffer }>;
+  getDbStatistics(dest: number, dbId: number): Promise<DbStatisticsWire>;
+  /** SCHEDULE_FOR_DELETION of a record just emptied, for the vacuumer. Quiet. */
+  scheduleForDeletion(dest: number, dbId: number, header: LtdbHeader, key: Buffer): Promise<void>;
   /**
    * Cluster-wide traverse of a database from dest: each record (with its
    * header) goes to onRecord until the end marker; resolves 0, or the
@@ -192,6 +200,7 @@ export const CONTROL_LOG_NAMES = {
   getDbPath: "GETDBPATH",
   getDbHealth: "DB_GET_HEALTH",
   getDbSeqnum: "GET_DB_SEQNUM",
+  getDbStatistics: "GET_DB_STATISTICS",
   // Spelled as CTDB's client library logs it.
   setDbReadonly: "SET_DB_READONY",
   setDbSticky: "SET_DB_STICKY",

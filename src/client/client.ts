@@ -13,7 +13,7 @@ import {
   UNKNOWN_PNN,
 } from "../protocol/constants.ts";
 import { PacketReader } from "../protocol/framing.ts";
-import { decodePacket, encodeReqControl, encodeReqMessage, type Packet } from "../protocol/packets.ts";
+import { decodePacket, encodeReqCall, encodeReqControl, encodeReqMessage, encodeReqTunnel, type Packet } from "../protocol/packets.ts";
 import { ControlError, ControlTimeoutError } from "./errors.ts";
 
 export { ControlError, ControlTimeoutError };
@@ -31,6 +31,18 @@ export interface ControlOptions {
 }
 
 export type MessageHandler = (data: Buffer, srvid: bigint) => void;
+export type TunnelHandler = (data: Buffer, from: { pnn: number; flags: number }) => void;
+
+/** A REQ_CALL for a record (CTDB's ctdb_req_call). */
+export interface CallRequest {
+  dbId: number;
+  key: Buffer;
+  /** CallFlag bits, e.g. IMMEDIATE_MIGRATION. */
+  flags: number;
+  /** Call function: NULL_FUNC, FETCH_FUNC, FETCH_WITH_HEADER_FUNC. */
+  callid: number;
+  calldata?: Buffer;
+}
 
 interface Pending {
   opcode: number;
@@ -42,6 +54,9 @@ interface Pending {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const EMPTY = Buffer.alloc(0);
 
+/** Marks a pending REPLY_CALL among the pending controls (no control has this opcode). */
+const CALL_OPCODE = -1;
+
 export class CtdbClient {
   readonly socketPath: string;
   private _pnn = UNKNOWN_PNN;
@@ -50,6 +65,7 @@ export class CtdbClient {
   private readonly reader = new PacketReader();
   private readonly pending = new Map<number, Pending>();
   private readonly handlers = new Map<bigint, Set<MessageHandler>>();
+  private readonly tunnels = new Map<bigint, TunnelHandler>();
   private readonly disconnectCallbacks: (() => void)[] = [];
   private nextReqid = 1;
   private closedReason: Error | undefined;
@@ -144,6 +160,58 @@ export class CtdbClient {
       this.pending.set(reqid, p);
       this.socket.write(pkt);
     });
+  }
+
+  /** Sends a REQ_CALL to the local daemon and waits for its REPLY_CALL (a REPLY_ERROR rejects). */
+  call(req: CallRequest, opts?: { timeoutMs?: number }): Promise<{ status: number; data: Buffer }> {
+    if (this.closedReason) return Promise.reject(this.closedReason);
+    const reqid = this.allocReqid();
+    const pkt = encodeReqCall({
+      operation: Operation.REQ_CALL,
+      generation: 0,
+      destnode: CURRENT_NODE,
+      srcnode: this._pnn,
+      reqid,
+      flags: req.flags,
+      dbId: req.dbId,
+      callid: req.callid,
+      hopcount: 0,
+      key: req.key,
+      calldata: req.calldata ?? EMPTY,
+    });
+    return new Promise((resolve, reject) => {
+      const timeoutMs = opts?.timeoutMs ?? this.defaultTimeoutMs;
+      const p: Pending = { opcode: CALL_OPCODE, resolve: (r) => resolve({ status: r.status, data: r.data }), reject, timer: undefined };
+      if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+        p.timer = setTimeout(() => {
+          this.pending.delete(reqid);
+          reject(new Error(`call on database 0x${(req.dbId >>> 0).toString(16)} timed out`));
+        }, timeoutMs);
+      }
+      this.pending.set(reqid, p);
+      this.socket.write(pkt);
+    });
+  }
+
+  /** Receives tunnel packets for id on this node (TUNNEL_REGISTER); one client per id. */
+  async registerTunnel(id: bigint, handler: TunnelHandler): Promise<void> {
+    const r = await this.control(this._pnn, Control.TUNNEL_REGISTER, EMPTY, { srvid: id });
+    if (r.status !== 0) throw new ControlError(Control.TUNNEL_REGISTER, r.status, r.errmsg);
+    this.tunnels.set(id, handler);
+  }
+
+  async deregisterTunnel(id: bigint): Promise<void> {
+    if (!this.tunnels.delete(id)) return;
+    const r = await this.control(this._pnn, Control.TUNNEL_DEREGISTER, EMPTY, { srvid: id });
+    if (r.status !== 0) throw new ControlError(Control.TUNNEL_DEREGISTER, r.status, r.errmsg);
+  }
+
+  /** Sends data down tunnel id to a node (or a broadcast destination). */
+  sendTunnel(destnode: number, id: bigint, data: Buffer, flags: number): void {
+    if (this.closedReason) throw this.closedReason;
+    this.socket.write(
+      encodeReqTunnel({ operation: Operation.REQ_TUNNEL, generation: 0, destnode, srcnode: this._pnn, reqid: this.allocReqid(), tunnelId: id, flags, data }),
+    );
   }
 
   /** Adds a handler for srvid; the daemon is asked to route it to us on the first one. */
@@ -283,9 +351,27 @@ export class CtdbClient {
         p.reject(new ControlError(p.opcode, pkt.status, pkt.errmsg));
         return;
       }
+      case Operation.REPLY_CALL: {
+        const p = this.pending.get(pkt.reqid);
+        if (!p) return;
+        this.pending.delete(pkt.reqid);
+        clearTimeout(p.timer);
+        p.resolve({ status: pkt.status, data: pkt.data, errmsg: "" });
+        return;
+      }
       case Operation.REQ_MESSAGE:
         this.deliver(pkt.srvid, pkt.data);
         return;
+      case Operation.REQ_TUNNEL: {
+        const h = this.tunnels.get(pkt.tunnelId);
+        if (h === undefined) return;
+        try {
+          h(pkt.data, { pnn: pkt.srcnode, flags: pkt.flags });
+        } catch (e) {
+          process.emitWarning(`CTDB tunnel handler for 0x${pkt.tunnelId.toString(16)} threw: ${(e as Error).message}`);
+        }
+        return;
+      }
       default:
         return; // CTDB's client ignores operations it does not expect
     }

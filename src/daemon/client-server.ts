@@ -8,18 +8,34 @@ import net from "node:net";
 import type { Log } from "./logger.ts";
 import { PacketReader } from "../protocol/framing.ts";
 import { decodePacket, type Packet } from "../protocol/packets.ts";
+import { peerPid } from "./peercred.ts";
 
 export class ClientConnection {
   readonly srvids = new Set<bigint>();
   readonly notifications = new Map<bigint, Buffer>();
   private static nextId = 1;
   readonly id = ClientConnection.nextId++;
+  /** The client process (SO_PEERCRED), read when the connection is accepted. */
+  readonly pid: number | undefined;
 
-  constructor(readonly socket: net.Socket) {}
+  constructor(
+    readonly socket: net.Socket,
+    private readonly counters: ClientCounters = { sent: 0, recv: 0 },
+  ) {
+    this.pid = peerPid(socket);
+  }
 
   write(packet: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(packet);
+    if (this.socket.destroyed) return;
+    this.counters.sent++;
+    this.socket.write(packet);
   }
+}
+
+/** Packets to and from all clients, for STATISTICS. */
+export interface ClientCounters {
+  sent: number;
+  recv: number;
 }
 
 export interface ClientHandlers {
@@ -29,6 +45,7 @@ export interface ClientHandlers {
 
 export class ClientServer {
   readonly clients = new Set<ClientConnection>();
+  readonly counters: ClientCounters = { sent: 0, recv: 0 };
   /** Called for every accepted connection (the memory reclaimer counts them). */
   onSession: () => void = () => {};
   private server: net.Server | undefined;
@@ -64,7 +81,7 @@ export class ClientServer {
   }
 
   private accept(socket: net.Socket): void {
-    const client = new ClientConnection(socket);
+    const client = new ClientConnection(socket, this.counters);
     this.clients.add(client);
     this.onSession();
     const reader = new PacketReader();
@@ -87,6 +104,7 @@ export class ClientServer {
           socket.destroy();
           return;
         }
+        this.counters.recv++;
         this.handlers.onPacket(client, packet);
       }
     });

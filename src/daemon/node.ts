@@ -15,6 +15,7 @@ import type { NodeConfig } from "../config/load.ts";
 import { findTunable, getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
 import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
 import { DatabaseService } from "../database/service.ts";
+import { Messaging } from "./messaging.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
 import { LifecycleShell } from "../lifecycle/shell.ts";
 import { createClusterLock } from "../lock/cluster-lock.ts";
@@ -35,10 +36,12 @@ import {
   encodeReplyControl,
   encodeReqControl,
   encodeReqMessage,
+  encodeReqTunnel,
   type Packet,
   type ReplyControl,
   type ReqControl,
   type ReqMessage,
+  type ReqTunnel,
 } from "../protocol/packets.ts";
 import { decodeSrvidMessage, encodeI32, encodeU32, type NodeMap, type Timeval } from "../protocol/types.ts";
 import { Transport } from "../transport/tcp.ts";
@@ -65,6 +68,10 @@ export class Node {
   readonly transport: Transport;
   readonly clients: ClientServer;
   readonly databases: DatabaseService;
+  readonly messaging: Messaging;
+  /** Packets by operation, from clients and from nodes (STATISTICS). */
+  private readonly opCounts = { client: new Map<number, number>(), node: new Map<number, number>() };
+  private recoveries = 0;
   private tunables: Tunables;
   /** Tunables set in ctdb.tunables or by setvar: CTDB's keepalives apply once one of them is. */
   private readonly explicitTunables: Set<string>;
@@ -118,6 +125,7 @@ export class Node {
       leaderToClients: (leader) => this.leaderToClients(leader),
       firstRecoveryDone: () => this.lifecycle?.feed({ kind: "first-recovery-done" }),
       recovered: (generation, vnnmap) => {
+        this.recoveries++;
         this.databases.migration.membership(generation, vnnmap);
         this.lastRecoveryStartMs = Date.now();
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
@@ -153,11 +161,69 @@ export class Node {
     });
     this.cluster.attach(this.transport);
     this.databases = this.createDatabases();
+    this.messaging = new Messaging({
+      clients: () => this.clients.clients,
+      counters: () => this.statisticsCounters(),
+      hopCountBuckets: () => this.databases.migration.stats.hopCountBuckets,
+      memoryLines: () => [
+        `clients                        ${this.clients.clients.size}`,
+        ...this.databases.local.list().map((db) => `database ${db.name.padEnd(22)} ${db.path}`),
+      ],
+    });
     this.clients = new ClientServer(
       config.paths.ctdbdSocket,
-      { onPacket: (client, packet) => this.onClientPacket(client, packet), onClose: () => {} },
+      { onPacket: (client, packet) => this.onClientPacket(client, packet), onClose: (client) => this.messaging.clientClosed(client) },
       log,
     );
+  }
+
+  private statisticsCounters(): Map<string, number> {
+    const c = new Map<string, number>();
+    const state = this.cluster.state;
+    const t = this.transport.counters;
+    const op = (from: "client" | "node", o: number) => this.opCounts[from].get(o) ?? 0;
+    c.set("num_clients", this.clients.clients.size);
+    c.set("frozen", state.recoveryMode !== 0 ? 1 : 0);
+    c.set("recovering", state.recoveryMode !== 0 ? 1 : 0);
+    c.set("num_recoveries", this.recoveries);
+    c.set("client_packets_sent", this.clients.counters.sent);
+    c.set("client_packets_recv", this.clients.counters.recv);
+    c.set("node_packets_sent", t.ctdbSent);
+    c.set("node_packets_recv", t.ctdbRecv);
+    c.set("keepalive_packets_sent", t.clusterSent);
+    c.set("keepalive_packets_recv", t.clusterRecv);
+    const nodeOps: [string, number][] = [
+      ["node.req_call", Operation.REQ_CALL],
+      ["node.reply_call", Operation.REPLY_CALL],
+      ["node.req_dmaster", Operation.REQ_DMASTER],
+      ["node.reply_dmaster", Operation.REPLY_DMASTER],
+      ["node.reply_error", Operation.REPLY_ERROR],
+      ["node.req_message", Operation.REQ_MESSAGE],
+      ["node.req_control", Operation.REQ_CONTROL],
+      ["node.reply_control", Operation.REPLY_CONTROL],
+      ["node.req_tunnel", Operation.REQ_TUNNEL],
+    ];
+    for (const [name, o] of nodeOps) c.set(name, op("node", o));
+    c.set("client.req_call", op("client", Operation.REQ_CALL));
+    c.set("client.req_message", op("client", Operation.REQ_MESSAGE));
+    c.set("client.req_control", op("client", Operation.REQ_CONTROL));
+    c.set("client.req_tunnel", op("client", Operation.REQ_TUNNEL));
+    const dbs = this.databases.local.list();
+    const sum = (f: (s: (typeof dbs)[number]["statistics"]) => number) => dbs.reduce((n, db) => n + f(db.statistics), 0);
+    c.set("locks.num_calls", sum((s) => s.locks.numCalls));
+    c.set("locks.num_pending", sum((s) => s.locks.numPending));
+    c.set("locks.num_failed", sum((s) => s.locks.numFailed));
+    const m = this.databases.migration;
+    c.set("total_calls", m.stats.totalCalls);
+    c.set("pending_calls", m.pendingCalls);
+    c.set("memory_used", Math.min(process.memoryUsage().heapUsed, 0xffffffff));
+    c.set("max_hop_count", m.stats.maxHopCount);
+    return c;
+  }
+
+  private count(from: "client" | "node", operation: number): void {
+    const m = this.opCounts[from];
+    m.set(operation, (m.get(operation) ?? 0) + 1);
   }
 
   private createDatabases(): DatabaseService {
@@ -395,6 +461,7 @@ export class Node {
   // ---- routing ----
 
   private onClientPacket(client: ClientConnection, packet: Packet): void {
+    this.count("client", packet.operation);
     switch (packet.operation) {
       case Operation.REQ_CONTROL:
         return this.clientControl(client, packet);
@@ -402,6 +469,8 @@ export class Node {
         return this.routeMessage(packet, true);
       case Operation.REQ_CALL:
         return this.databases.migration.clientCall(packet, (reply) => client.write(encodeReplyCall(reply)));
+      case Operation.REQ_TUNNEL:
+        return this.routeTunnel(packet, true);
       default:
         this.log("warning", `Client ${client.id} sent unsupported operation ${packet.operation}; ignored`);
     }
@@ -425,6 +494,8 @@ export class Node {
     };
     const dest = req.destnode === CURRENT_NODE ? this.pnn : req.destnode;
     if (dest === this.pnn) {
+      const answer = this.messaging.control(req, client);
+      if (answer !== undefined) return respond(answer);
       if (this.databases.control(req, { kind: "client", clientId: client.id }, respond)) return;
       respond(dispatchControl(this.context(client), req));
       return;
@@ -476,6 +547,7 @@ export class Node {
       this.log("error", `Node ${from} forwarded a malformed CTDB packet: ${(err as Error).message}`);
       return;
     }
+    this.count("node", packet.operation);
     switch (packet.operation) {
       case Operation.REQ_CONTROL: {
         const respond = (reply: Pick<ReplyControl, "status" | "data" | "errmsg">) => {
@@ -494,6 +566,8 @@ export class Node {
             }),
           );
         };
+        const answer = this.messaging.control(packet, undefined);
+        if (answer !== undefined) return respond(answer);
         if (this.databases.control(packet, { kind: "node", pnn: from }, respond)) return;
         respond(dispatchControl(this.context(undefined), packet));
         return;
@@ -514,6 +588,8 @@ export class Node {
       case Operation.REPLY_CALL:
       case Operation.REPLY_ERROR:
         return this.databases.migration.nodePacket(from, packet);
+      case Operation.REQ_TUNNEL:
+        return this.routeTunnel(packet, false);
       default:
         this.log("warning", `Node ${from} forwarded unsupported operation ${packet.operation}`);
     }
@@ -526,6 +602,24 @@ export class Node {
     if (dest === this.pnn || broadcast) this.deliverMessage(msg);
     if (!fromLocalClient) return;
     const bytes = encodeReqMessage({ ...msg, srcnode: this.pnn });
+    if (broadcast) {
+      for (const n of this.config.nodes) if (n.pnn !== this.pnn && !n.deleted) this.transport.sendCtdb(n.pnn, bytes);
+    } else if (dest !== this.pnn) {
+      this.transport.sendCtdb(dest, bytes);
+    }
+  }
+
+  /** Tunnel packets go to the client that registered the tunnel id on the destination node(s). */
+  private routeTunnel(p: ReqTunnel, fromLocalClient: boolean): void {
+    const dest = p.destnode === CURRENT_NODE ? this.pnn : p.destnode;
+    const broadcast = dest === BROADCAST_ALL || dest === BROADCAST_ACTIVE || dest === BROADCAST_CONNECTED;
+    const bytes = encodeReqTunnel({ ...p, destnode: broadcast ? p.destnode : dest, srcnode: fromLocalClient ? this.pnn : p.srcnode });
+    if (dest === this.pnn || broadcast) {
+      const target = this.messaging.tunnelClient(p.tunnelId);
+      if (target === undefined) this.log("debug", `No client for tunnel 0x${p.tunnelId.toString(16)}; dropped`);
+      else target.write(bytes);
+    }
+    if (!fromLocalClient) return;
     if (broadcast) {
       for (const n of this.config.nodes) if (n.pnn !== this.pnn && !n.deleted) this.transport.sendCtdb(n.pnn, bytes);
     } else if (dest !== this.pnn) {

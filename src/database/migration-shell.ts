@@ -45,8 +45,13 @@ export class MigrationShell {
   private readonly queues = new Map<string, Work[]>();
   private deferred: { from: number; packet: Packet }[] = [];
   private closed = false;
-  /** Migrations this node asked for and completed (a benchmark reads it). */
-  migrations = 0;
+  /** Calls answered for this node's clients, and how far requests travelled to reach a dmaster here (STATISTICS). */
+  readonly stats = { totalCalls: 0, migrations: 0, maxHopCount: 0, hopCountBuckets: new Array<number>(16).fill(0) };
+
+  /** Client calls not answered yet. */
+  get pendingCalls(): number {
+    return this.calls.size;
+  }
 
   constructor(
     private readonly dbs: LocalDatabases,
@@ -176,7 +181,8 @@ export class MigrationShell {
           const call = this.calls.get(e.callId);
           if (call === undefined) break;
           this.calls.delete(e.callId);
-          if (e.status === 0) this.migrations++;
+          this.stats.totalCalls++;
+          if (e.status === 0) this.stats.migrations++;
           call.reply(this.replyCall(call.reqid, e.status, e.data));
           break;
         }
@@ -192,6 +198,8 @@ export class MigrationShell {
           let bucket = 0;
           while (bucket < 15 && 2 ** (bucket + 1) <= e.hopcount) bucket++;
           target.statistics.hopCountBuckets[bucket] = (target.statistics.hopCountBuckets[bucket] ?? 0) + 1;
+          this.stats.hopCountBuckets[bucket] = (this.stats.hopCountBuckets[bucket] ?? 0) + 1;
+          this.stats.maxHopCount = Math.max(this.stats.maxHopCount, e.hopcount);
           break;
         }
         case "log":

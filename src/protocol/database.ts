@@ -2,6 +2,7 @@
 // (ctdb_rec_data), traverse requests, per-database statistics.
 import { Reader, Writer } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
+import { decodeLtdbHeader, encodeLtdbHeader, LTDB_HEADER_SIZE, type LtdbHeader } from "./types.ts";
 
 /** ctdb_rec_data: u32 length (of the whole), u32 reqid, u32 keylen, u32 datalen, key, data. */
 export interface RecData {
@@ -41,6 +42,32 @@ export function decodeRecData(buf: Buffer): RecData {
 /** The end of a traverse: a record with neither key nor data. */
 export function isTraverseEnd(r: RecData): boolean {
   return r.key.length === 0 && r.data.length === 0;
+}
+
+/** ctdb_key_data (SCHEDULE_FOR_DELETION): u32 db_id, 4 padding, the record header, then the key as u32 length and bytes. */
+export interface KeyData {
+  dbId: number;
+  header: LtdbHeader;
+  key: Buffer;
+}
+
+export function encodeKeyData(k: KeyData): Buffer {
+  return new Writer(8 + LTDB_HEADER_SIZE + 4 + k.key.length)
+    .u32(k.dbId)
+    .zeros(4)
+    .bytes(encodeLtdbHeader(k.header))
+    .u32(k.key.length)
+    .bytes(k.key)
+    .finish();
+}
+
+export function decodeKeyData(buf: Buffer): KeyData {
+  const r = new Reader(buf, "key_data");
+  const dbId = r.u32("db_id");
+  r.skip(4, "padding");
+  const header = decodeLtdbHeader(r.bytes(LTDB_HEADER_SIZE, "header"));
+  const key = r.bytes(r.u32("keylen"), "key");
+  return { dbId, header, key };
 }
 
 /** ctdb_traverse_all(_ext): sent by the node a traverse started on to every node. */

@@ -43,6 +43,8 @@ export function normaliseAddress(address: string): string {
 }
 
 export class Transport {
+  /** Frames sent and received, by channel (CTDB packets, our cluster packets), for STATISTICS. */
+  readonly counters = { ctdbSent: 0, ctdbRecv: 0, clusterSent: 0, clusterRecv: 0 };
   private server: net.Server | undefined;
   private links = new Map<number, Link>();
   private retryMs = new Map<number, number>();
@@ -86,12 +88,15 @@ export class Transport {
 
   send(pnn: number, packet: ClusterPacket): void {
     const link = this.links.get(pnn);
-    if (link?.up) link.socket.write(encodeJsonFrame(Channel.CLUSTER, packet));
+    if (!link?.up) return;
+    this.counters.clusterSent++;
+    link.socket.write(encodeJsonFrame(Channel.CLUSTER, packet));
   }
 
   sendCtdb(pnn: number, packet: Buffer): boolean {
     const link = this.links.get(pnn);
     if (!link?.up) return false;
+    this.counters.ctdbSent++;
     link.socket.write(encodeFrame(Channel.CTDB, packet));
     return true;
   }
@@ -199,7 +204,11 @@ export class Transport {
       link.socket.destroy();
       return;
     }
-    if (frame.channel === Channel.CTDB) return this.opts.onCtdb(pnn, frame.payload);
+    if (frame.channel === Channel.CTDB) {
+      this.counters.ctdbRecv++;
+      return this.opts.onCtdb(pnn, frame.payload);
+    }
+    this.counters.clusterRecv++;
     try {
       this.opts.onCluster(pnn, parseClusterPacket(JSON.parse(frame.payload.toString())));
     } catch (err) {

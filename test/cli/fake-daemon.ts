@@ -1,6 +1,8 @@
 // An in-memory daemon for command tests, shaped like the state tables of
 // CTDB's fake_ctdbd used by its tool unit tests (NODEMAP, IFACES, VNNMAP,
 // RUNSTATE, RECLOCK, per-node capabilities, failing controls).
+import type { CallRequest } from "../../src/client/client.ts";
+import { emptyDbStatistics } from "../../src/protocol/database.ts";
 import {
   CONTROL_LOG_NAMES,
   type Connection,
@@ -396,6 +398,17 @@ export class FakeDaemon implements Daemon {
       this.st.dbs.push({ dbId, name, flags, seqnum: 0n, health: null });
       return dbId;
     });
+  }
+  recordCall(_req: CallRequest) {
+    return this.op("recordCall", this.pnn, () => ({ status: 0, data: Buffer.alloc(0) }));
+  }
+  scheduleForDeletion(dest: number, dbId: number) {
+    return this.op("scheduleForDeletion", dest, () => {
+      this.st.calls.push(`schedule-for-deletion:${dest}:${dbId}`);
+    });
+  }
+  getDbStatistics(dest: number, _dbId: number) {
+    return this.op("getDbStatistics", dest, () => emptyDbStatistics());
   }
   dbOpenFlags(dest: number, _dbId: number) {
     return this.op("dbOpenFlags", dest, () => 0);

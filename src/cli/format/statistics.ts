@@ -119,6 +119,46 @@ export function decodeStatistics(buf: Buffer, offset = 0): Statistics {
   return { counters, reclockCtdbd, reclockRecd, locksLatency, lockBuckets, hopCountBuckets, callLatency, childwriteLatency, startTime, currentTime };
 }
 
+/** The wire record decodeStatistics reads, for the daemon's STATISTICS answer (same layout, same order). */
+export function encodeStatistics(s: Statistics): Buffer {
+  const buf = Buffer.alloc(STATISTICS_SIZE);
+  let o = 0;
+  const u32 = (v: number) => {
+    buf.writeUInt32LE(v >>> 0, o);
+    o += 4;
+  };
+  const lat = (l: Latency) => {
+    buf.writeInt32LE(l.num | 0, o);
+    buf.writeDoubleLE(l.min, o + 8);
+    buf.writeDoubleLE(l.max, o + 16);
+    buf.writeDoubleLE(l.total, o + 24);
+    o += 32;
+  };
+  const c = (name: string) => s.counters.get(name) ?? 0;
+  for (const name of LEADING_WIRE_COUNTERS) u32(c(name));
+  o += 4;
+  lat(s.reclockCtdbd);
+  lat(s.reclockRecd);
+  for (const name of ["locks.num_calls", "locks.num_current", "locks.num_pending", "locks.num_failed"]) u32(c(name));
+  lat(s.locksLatency);
+  for (let i = 0; i < BUCKETS; i++) u32(s.lockBuckets[i] ?? 0);
+  for (const name of ["total_calls", "pending_calls", "childwrite_calls", "pending_childwrite_calls", "memory_used", "__last_counter", "max_hop_count"]) {
+    u32(c(name));
+  }
+  for (let i = 0; i < BUCKETS; i++) u32(s.hopCountBuckets[i] ?? 0);
+  o += 4;
+  lat(s.callLatency);
+  lat(s.childwriteLatency);
+  u32(c("num_recoveries"));
+  o += 4;
+  buf.writeBigInt64LE(BigInt(Math.trunc(s.startTime)), o);
+  buf.writeBigInt64LE(BigInt(Math.trunc(s.currentTime)), o + 16);
+  o += 32;
+  u32(c("total_ro_delegations"));
+  u32(c("total_ro_revokes"));
+  return buf;
+}
+
 /** GET_STAT_HISTORY reply: i32 count, 4 bytes padding, then the records. */
 export function decodeStatisticsList(buf: Buffer): Statistics[] {
   if (buf.length < 8) throw new RangeError("statistics list too short");
