@@ -19,7 +19,14 @@ export interface ObservedNode {
   readonly pnn: number;
   readonly cluster: { readonly state: ClusterState };
   readonly transport: { readonly peerStats: ReadonlyMap<number, { ups: number; downs: number }> };
+  readonly databases?: { readonly local: { list(): readonly ObservedDb[] } };
   nodemap(): NodeMap;
+}
+
+interface ObservedDb {
+  readonly name: string;
+  readonly kind: string;
+  traverse(visit: () => unknown): number;
 }
 
 export interface HttpObserver {
@@ -80,7 +87,11 @@ export async function startHttpObserver(
       addresses: [],
     };
   };
-  const metrics: Metrics = await createMetrics({ snapshot, peerStats: () => node.transport.peerStats });
+  const metrics: Metrics = await createMetrics({
+    snapshot,
+    peerStats: () => node.transport.peerStats,
+    databases: () => (node.databases?.local.list() ?? []).map((db) => ({ name: db.name, kind: db.kind, records: () => db.traverse(() => undefined) })),
+  });
 
   let timeline: TimelineEntry[] = [];
   let last: StatusDoc | undefined;

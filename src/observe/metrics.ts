@@ -22,6 +22,8 @@ const FLAGS: readonly [number, string][] = [
 export interface MetricsSource {
   snapshot(): StatusInput;
   peerStats(): ReadonlyMap<number, { ups: number; downs: number }>;
+  /** Attached databases; `records` walks the local store (read-only), so it is called only on a scrape. */
+  databases(): readonly { name: string; kind: string; records(): number }[];
 }
 
 export interface Metrics {
@@ -164,6 +166,17 @@ export async function createMetrics(source: MetricsSource): Promise<Metrics> {
     collect() {
       this.reset();
       for (const [peer, s] of source.peerStats()) this.inc({ peer: String(peer) }, s.downs);
+    },
+  });
+
+  new prom.Gauge({
+    name: "tandem_database_records",
+    help: "Records in this node's local copy of each attached database",
+    labelNames: ["db", "kind"],
+    registers,
+    collect() {
+      this.reset();
+      for (const db of source.databases()) this.set({ db: db.name, kind: db.kind }, db.records());
     },
   });
 

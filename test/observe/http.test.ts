@@ -7,7 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { sleep } from "../../src/local/cluster.ts";
-import { run, startCluster, TANDEM, type TestCluster, testPort } from "../support/cluster.ts";
+import { CTDB, hasRealCtdb, run, startCluster, TANDEM, type TestCluster, testPort } from "../support/cluster.ts";
 import { Browser, hasChromium } from "../support/chromium.ts";
 
 const HTTP_PORT = testPort(48051);
@@ -79,6 +79,17 @@ describe("metrics and status page", () => {
     assert.ok((sample(text, 'tandem_transport_connections_total{peer="1"}') ?? 0) >= 1);
     assert.ok((sample(text, "process_resident_memory_bytes") ?? 0) > 0);
     assert.match(text, /^# TYPE tandem_recoveries_total counter$/m);
+  });
+
+  test("/metrics: records of each attached database", { skip: !hasRealCtdb }, async () => {
+    const attach = await run(process.execPath, [TANDEM, "attach", "observe.tdb"], cluster.env(0));
+    assert.equal(attach.code, 0, attach.stderr);
+    const series = 'tandem_database_records{db="observe.tdb",kind="volatile"}';
+    assert.equal(sample(await (await fetch(`${base(0)}/metrics`)).text(), series), 0);
+    // The real ctdb writes a record through node 0, which then holds it.
+    const stored = await run(CTDB, ["writekey", "observe.tdb", "key1", "value1"], cluster.env(0));
+    assert.equal(stored.code, 0, stored.stderr);
+    assert.equal(sample(await (await fetch(`${base(0)}/metrics`)).text(), series), 1);
   });
 
   test("the port answers only GET on its own paths", async () => {
