@@ -86,16 +86,22 @@ async function page(runs: number): Promise<void> {
   }
 }
 
-async function rss(httpOn: boolean): Promise<void> {
-  const cluster = await startCluster(httpOn ? "bench-rss-on" : "bench-rss-off", 48088, httpOn ? { httpPort: HTTP_PORT } : {});
+async function rss(httpOn: boolean, etcdLock = false): Promise<void> {
+  const etcd = etcdLock ? await startEtcd("bench-rss", 48080) : undefined;
+  const cluster = await startCluster(httpOn ? "bench-rss-on" : "bench-rss-off", 48088, {
+    ...(httpOn ? { httpPort: HTTP_PORT } : {}),
+    ...(etcd !== undefined ? { lock: "none" as const, tandem: [`etcd lock = ${etcd.endpoints.join(" ")}`] } : {}),
+  });
   try {
     await cluster.waitHealthy(30_000);
     if (httpOn) for (let i = 0; i < 50; i++) for (let p = 0; p < 3; p++) await (await fetch(url(p, i % 2 ? "/metrics" : "/status.json"))).text();
     await sleep(3000);
     const mb = cluster.pids.map((pid) => rssMb(pid!));
-    console.log(JSON.stringify({ figure: `RSS per node, HTTP port ${httpOn ? "on (after 100 requests each)" : "off"}`, mb: mb.map((m) => Number(m.toFixed(1))) }));
+    const lock = etcdLock ? "etcd lock" : "fcntl lock";
+    console.log(JSON.stringify({ figure: `RSS per node, ${lock}, HTTP port ${httpOn ? "on (after 100 requests each)" : "off"}`, mb: mb.map((m) => Number(m.toFixed(1))) }));
   } finally {
     await cluster.stop();
+    await etcd?.stop();
   }
 }
 
@@ -149,6 +155,7 @@ if (args.only.has("scrape") || args.only.has("page")) {
 if (args.only.has("rss")) {
   await rss(false);
   await rss(true);
+  if (hasEtcd) await rss(true, true);
 }
 if (args.only.has("failover")) {
   for (const signal of ["SIGKILL", "SIGTERM"] as const) {

@@ -52,6 +52,9 @@ export class EtcdLock implements ClusterLock {
   private lease: Held | null = null;
   private stepDownTimer: NodeJS.Timeout | null = null;
   private readonly requestTimeoutMs: number;
+  // While etcd stays unreachable the cluster core retries every few hundred
+  // ms; the same failure is logged as an error once, then at debug level.
+  private lastError: string | null = null;
 
   constructor(
     readonly setting: EtcdLockSetting,
@@ -161,6 +164,7 @@ export class EtcdLock implements ClusterLock {
 
   private finishTake(attempt: number, e: LockEvent): void {
     if (attempt !== this.attempt) return;
+    if (e.kind !== "error") this.lastError = null;
     if (e.kind === "held") {
       const held = this.lease;
       if (held === null) return this.finishTake(attempt, { kind: "error", reason: "the lease ended while taking the lock" });
@@ -169,7 +173,10 @@ export class EtcdLock implements ClusterLock {
       this.scheduleStepDown(held);
     } else {
       this.phase = "idle";
-      if (e.kind === "error") this.opts.log("error", `${this.description}: ${e.reason}`);
+      if (e.kind === "error") {
+        this.opts.log(e.reason === this.lastError ? "debug" : "error", `${this.description}: ${e.reason}`);
+        this.lastError = e.reason;
+      }
     }
     this.onEvent(e);
   }

@@ -119,6 +119,13 @@ describe("etcd lock (real etcd)", { skip: !hasEtcd }, () => {
       assert.equal(e.kind, "error");
       assert.match(e.kind === "error" ? e.reason : "", new RegExp(`etcd at 127\\.0\\.0\\.1:${port} did not answer`));
       assert.ok(x.logs.some((l) => l.startsWith("error:") && l.includes(`127.0.0.1:${port}`)), x.logs.join("\n"));
+      // The cluster core retries; the same failure is not logged as an error again.
+      x.lock.take();
+      const again = await x.events.wait(outcome(["held", "contended", "error", "timeout"]), 10_000, "the second take");
+      assert.equal(again.kind, "error");
+      if (again.kind === "error" && e.kind === "error" && again.reason === e.reason) {
+        assert.equal(x.logs.filter((l) => l.startsWith("error:")).length, 1, x.logs.join("\n"));
+      }
     } finally {
       x.lock.close();
     }
