@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import { alive, checkoutDir, sleep } from "../../src/local/cluster.ts";
 import { testPort } from "../support/cluster.ts";
 import { parseAddrLine, watchAddresses } from "../support/netbed/addr-watch.ts";
+import { startService } from "../support/netbed/cluster.ts";
 import { type Bed, bedUnavailable, makeBed, namespaceExists } from "../support/netns.ts";
 
 const skip = bedUnavailable();
@@ -38,9 +39,7 @@ test("ip monitor lines are read as address changes", () => {
 test("a moved address is answered by its new host and an overlap is seen", { timeout: 60_000 }, async (t) => {
   if (skip !== undefined || bed === undefined) return t.skip(skip);
   const b = bed;
-  const service = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
-  for (let i = 0; i < b.nodeCount; i++) b.spawn(b.nodeNs[i]!, [process.execPath, service, `node${i}`, String(PORT)], { stdio: "ignore" });
-  await sleep(500);
+  for (let i = 0; i < b.nodeCount; i++) await startService(b, b.nodeNs[i]!, `node${i}`, PORT);
   const ask = async (addr: string) =>
     (await b.exec(b.clientNs, [process.execPath, "-e", `require("net").connect(${PORT}, ${JSON.stringify(addr)}).on("data", d => { process.stdout.write(d); process.exit(0); }).on("error", e => { console.error(e.code); process.exit(1); })`])).stdout.trim();
   for (let i = 0; i < b.nodeCount; i++) assert.equal(await ask(b.nodeAddress(i)), `node${i}`);

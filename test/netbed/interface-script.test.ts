@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { checkoutDir } from "../../src/local/cluster.ts";
 import { testPort } from "../support/cluster.ts";
-import { startClient } from "../support/netbed/cluster.ts";
+import { startClient, startService } from "../support/netbed/cluster.ts";
 import { type Bed, bedUnavailable, makeBed } from "../support/netns.ts";
 
 const skip = bedUnavailable();
@@ -31,9 +31,7 @@ before(async () => {
   // A second interface to move an address to (dummy links need a module that may be absent).
   assert.equal(bed.execSync(ns, ["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]).code, 0);
   bed.execSync(ns, ["ip", "link", "set", "eth1p", "up"]);
-  const service = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
-  const s = bed.spawn(ns, [process.execPath, service, "node0", String(PORT)], { stdio: ["ignore", "pipe", "ignore"] });
-  await new Promise((r) => s.stdout!.once("data", r));
+  await startService(bed, ns, "node0", PORT);
   root = fs.mkdtempSync(path.join(os.tmpdir(), `${bed.id}-scripts-`));
 });
 after(async () => {

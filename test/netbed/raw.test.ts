@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { checkoutDir, sleep } from "../../src/local/cluster.ts";
 import { testPort } from "../support/cluster.ts";
-import { type BedClient, startClient } from "../support/netbed/cluster.ts";
+import { type BedClient, startClient, startService } from "../support/netbed/cluster.ts";
 import { type Bed, bedUnavailable, makeBed } from "../support/netns.ts";
 
 const skip = bedUnavailable();
@@ -22,11 +22,7 @@ let bed: Bed | undefined;
 before(async () => {
   if (skip !== undefined) return;
   bed = makeBed({ nodes: 2 });
-  const service = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
-  for (let i = 0; i < 2; i++) {
-    const child = bed.spawn(bed.nodeNs[i]!, [process.execPath, service, `node${i}`, String(PORT)], { stdio: ["ignore", "pipe", "ignore"] });
-    await new Promise((resolve) => child.stdout!.once("data", resolve));
-  }
+  for (let i = 0; i < 2; i++) await startService(bed, bed.nodeNs[i]!, `node${i}`, PORT);
 });
 
 /** Each test starts with no floating address anywhere, whatever the one before left. */

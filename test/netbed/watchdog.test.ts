@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import { alive, checkoutDir, sleep } from "../../src/local/cluster.ts";
 import { testPort } from "../support/cluster.ts";
 import { type AddrWatch, watchAddresses } from "../support/netbed/addr-watch.ts";
-import { startClient } from "../support/netbed/cluster.ts";
+import { startClient, startService } from "../support/netbed/cluster.ts";
 import { type Bed, bedUnavailable, makeBed } from "../support/netns.ts";
 
 const skip = bedUnavailable();
@@ -23,9 +23,7 @@ let watch: AddrWatch | undefined;
 before(async () => {
   if (skip !== undefined) return;
   bed = makeBed({ nodes: 1 });
-  const service = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
-  const s = bed.spawn(bed.nodeNs[0]!, [process.execPath, service, "node0", String(PORT)], { stdio: ["ignore", "pipe", "ignore"] });
-  await new Promise((r) => s.stdout!.once("data", r));
+  await startService(bed, bed.nodeNs[0]!, "node0", PORT);
   watch = await watchAddresses(bed);
 });
 after(async () => {

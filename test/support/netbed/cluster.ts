@@ -129,11 +129,9 @@ export function startBedCluster(bed: Bed, opts: BedClusterOptions = {}): BedClus
   });
   const pids: (number | undefined)[] = [];
   const services: ChildProcess[] = [];
-  const serviceScript = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
   for (let pnn = 0; pnn < bed.nodeCount; pnn++) {
-    services.push(
-      bed.spawn(bed.nodeNs[pnn]!, [process.execPath, serviceScript, `node${pnn}`, String(servicePort)], { stdio: "ignore" }),
-    );
+    // Clients retry, so the cluster need not wait for its services to listen.
+    services.push(bed.spawn(bed.nodeNs[pnn]!, [process.execPath, SERVICE_SCRIPT, `node${pnn}`, String(servicePort)], { stdio: "ignore" }));
   }
   const cluster: BedCluster = {
     impl,
@@ -207,6 +205,18 @@ export function startBedCluster(bed: Bed, opts: BedClusterOptions = {}): BedClus
     },
   };
   return cluster;
+}
+
+const SERVICE_SCRIPT = path.join(checkoutDir(), "dist", "bench", "netbed", "service.js");
+
+/** Starts the TCP service answering `name` in namespace `ns`; resolves once it listens. */
+export async function startService(bed: Bed, ns: string, name: string, port: number): Promise<ChildProcess> {
+  const child = bed.spawn(ns, [process.execPath, SERVICE_SCRIPT, name, String(port)], { stdio: ["ignore", "pipe", "ignore"] });
+  await new Promise((resolve, reject) => {
+    child.stdout!.once("data", resolve);
+    child.once("exit", (code) => reject(new Error(`the service in ${ns} exited (${code})`)));
+  });
+  return child;
 }
 
 export interface ClientEvent {
