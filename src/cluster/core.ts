@@ -40,6 +40,8 @@ export interface PeerState {
   lastSentMs: number;
   /** Entered FIRST_RECOVERY and has not been sent a recovery since. */
   awaitingFirstRecovery: boolean;
+  /** The last loss was its connection closing (not silence): its process ended or it dropped us. */
+  closed: boolean;
 }
 
 export type Role = "follower" | "candidate" | "leader";
@@ -86,6 +88,7 @@ export function initialState(config: ClusterConfig, nowMs: number): ClusterState
       lastHeardMs: nowMs,
       lastSentMs: nowMs,
       awaitingFirstRecovery: false,
+      closed: false,
     });
   }
   let caps = Capability.PARALLEL_RECOVERY | Capability.FRAGMENTED_CONTROLS;
@@ -282,6 +285,7 @@ function onPeerDown(state: ClusterState, pnn: number, reason: string, fx: Effect
   const peer = state.peers.get(pnn);
   if (peer === undefined || !peer.connected) return;
   peer.connected = false;
+  peer.closed = reason === "connection closed";
   peer.generation = INVALID_GENERATION;
   // CTDB marks a vanished node unhealthy too, until it reports its own flags again.
   setPeerFlags(pnn, peer, peer.flags | Flag.DISCONNECTED | Flag.UNHEALTHY, fx);
@@ -298,6 +302,10 @@ function onAdmin(state: ClusterState, action: AdminAction, fx: Effect[]): void {
       return setOwnFlag(state, Flag.STOPPED, true, fx);
     case "continue":
       return setOwnFlag(state, Flag.STOPPED, false, fx);
+    case "ban":
+      return setOwnFlag(state, Flag.BANNED, true, fx);
+    case "unban":
+      return setOwnFlag(state, Flag.BANNED, false, fx);
   }
 }
 

@@ -38,7 +38,8 @@ export type ClusterPacket =
 
 export type LockOutcome = "held" | "contended" | "timeout" | "error" | "lost";
 
-export type AdminAction = "disable" | "enable" | "stop" | "continue";
+/** ban / unban: the failover component's banning core decided (src/failover/banning.ts). */
+export type AdminAction = "disable" | "enable" | "stop" | "continue" | "ban" | "unban";
 
 export type Input =
   | { kind: "tick"; nowMs: number }

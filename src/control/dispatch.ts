@@ -4,6 +4,7 @@
 // in `status` (PING, GET_PID, GET_PNN, GET_RECMODE, ...) do so here too.
 
 import { Control, controlName, TANDEM_NODE_INFO } from "../protocol/constants.ts";
+import { dispatchFailoverControl, type FailoverControls } from "./failover.ts";
 import type { ReqControl } from "../protocol/packets.ts";
 import {
   decodeGetTunableRequest,
@@ -56,6 +57,8 @@ export interface ControlContext {
   registerSrvid(srvid: bigint): void;
   deregisterSrvid(srvid: bigint): boolean;
   processExists(pid: number): boolean;
+  /** Public addresses and banning (control/failover.ts), where the node runs them. */
+  failover?: FailoverControls;
   /** Tandem's own facts about this node, answered to TANDEM_NODE_INFO. */
   tandemInfo?(): TandemNodeInfo;
 }
@@ -183,4 +186,10 @@ export function dispatchControl(ctx: ControlContext, req: ReqControl): ControlRe
     // A decoder refusing malformed control data lands here: answer, don't crash.
     return fail(`Bad data for control ${controlName(req.opcode)}: ${(err as Error).message}`);
   }
+}
+
+/** Any control this node answers: the failover ones may answer later (a takeip runs its event first). */
+export function dispatchAnyControl(ctx: ControlContext, req: ReqControl): ControlReply | Promise<ControlReply> {
+  const failover = ctx.failover === undefined ? undefined : dispatchFailoverControl(ctx.failover, req);
+  return failover ?? dispatchControl(ctx, req);
 }

@@ -13,9 +13,11 @@ import { type KeepaliveSettings, keepaliveSettings } from "../cluster/detection.
 import { type ClusterConfig, FLAGS_INACTIVE, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
 import { findTunable, getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
-import { type ControlContext, dispatchControl } from "../control/dispatch.ts";
+import { type ControlContext, type ControlReply, dispatchAnyControl, dispatchControl } from "../control/dispatch.ts";
 import { DatabaseService } from "../database/service.ts";
 import { Messaging } from "./messaging.ts";
+import { FailoverShell } from "../failover/shell.ts";
+import { clusterFacts, failoverControls, failoverMessage, failoverSettings, type FailoverSettings } from "./failover.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
 import { LifecycleShell } from "../lifecycle/shell.ts";
 import { createClusterLock } from "../lock/cluster-lock.ts";
@@ -28,7 +30,6 @@ import {
   type Control,
   Operation,
   SRVID_LEADER,
-  SRVID_TAKEOVER_RUN,
 } from "../protocol/constants.ts";
 import {
   decodePacket,
@@ -43,7 +44,7 @@ import {
   type ReqMessage,
   type ReqTunnel,
 } from "../protocol/packets.ts";
-import { decodeSrvidMessage, encodeI32, encodeU32, type NodeMap, type Timeval } from "../protocol/types.ts";
+import { encodeU32, type NodeMap, type Timeval } from "../protocol/types.ts";
 import { Transport } from "../transport/tcp.ts";
 import { advertisedVersion, formatVersion } from "../transport/version.ts";
 import { ClientServer, type ClientConnection } from "./client-server.ts";
@@ -56,6 +57,12 @@ interface PendingForward {
   timer: NodeJS.Timeout;
 }
 
+
+/** Replies now or when a control that runs an event is done. */
+function replyWhenDone(reply: ControlReply | Promise<ControlReply>, respond: (r: ControlReply) => void): void {
+  if (reply instanceof Promise) void reply.then(respond);
+  else respond(reply);
+}
 
 function timeval(ms: number): Timeval {
   return { sec: Math.floor(ms / 1000), usec: Math.floor((ms % 1000) * 1000) };
@@ -84,6 +91,9 @@ export class Node {
   private nextReqid = 1;
   private exiting = false;
   private startFailed: ((err: Error) => void) | undefined;
+  /** Public addresses, takeover runs and bans (src/failover/). */
+  readonly failover: FailoverShell;
+  private readonly failoverSettings: FailoverSettings;
   onExit: (code: number) => void = (code) => process.exit(code);
 
   constructor(
@@ -131,12 +141,16 @@ export class Node {
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
         this.lifecycle?.feed({ kind: "recovered", generation });
       },
-      stepped: (state) =>
+      stepped: (state) => {
         this.lifecycle?.feed({
           kind: "cluster",
           recoveryActive: state.recoveryMode !== 0,
           inactive: (state.ownFlags & FLAGS_INACTIVE) !== 0,
-        }),
+        });
+        // After this step's packets are sent: a peer learns who leads before it
+        // hears from the leader's coordinator.
+        queueMicrotask(() => this.failover.cluster(clusterFacts(state)));
+      },
       flagsChanged: (p, flags, previous) => log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`),
       leaderChanged: () => {},
     }, voteFile);
@@ -156,11 +170,38 @@ export class Node {
         this.cluster.onPeerDown(peer);
         this.databases.peerDown(peer);
       },
-      onCluster: this.cluster.onPacket,
+      onCluster: (from, packet) => {
+        this.cluster.onPacket(from, packet);
+        if (packet.t === "failover") this.failover.feed({ kind: "message", from, msg: packet.m });
+        else if (packet.t === "ban" && packet.pnn === this.pnn) {
+          this.failover.feed({ kind: "ban", seconds: packet.seconds, reason: `banned by node ${from}` });
+        }
+      },
       onCtdb: (from, bytes) => this.onNodePacket(from, bytes),
     });
     this.cluster.attach(this.transport);
     this.databases = this.createDatabases();
+    this.failoverSettings = failoverSettings(pnn, config, () => this.tunables, (m) => log("warning", m));
+    this.failover = new FailoverShell(this.failoverSettings.config, config.publicAddresses, {
+      log,
+      requestEvent: (ref, event, args) => this.lifecycle?.feed({ kind: "request-event", ref, event, args }),
+      sendPacket: (to, packet) => this.transport.send(to, packet),
+      notifyClients: (srvid, data) => this.deliverMessage({
+        operation: Operation.REQ_MESSAGE,
+        generation: this.cluster.state.generation,
+        destnode: this.pnn,
+        srcnode: this.pnn,
+        reqid: 0,
+        srvid,
+        data,
+      }),
+      sendMessage: (pnn, srvid, data) =>
+        this.routeMessage(
+          { operation: Operation.REQ_MESSAGE, generation: this.cluster.state.generation, destnode: pnn, srcnode: this.pnn, reqid: 0, srvid, data },
+          true,
+        ),
+      setBanned: (on) => this.cluster.feed({ kind: "admin", action: on ? "ban" : "unban" }),
+    });
     this.messaging = new Messaging({
       clients: () => this.clients.clients,
       counters: () => this.statisticsCounters(),
@@ -291,6 +332,8 @@ export class Node {
     const t = this.tunables;
     return {
       ...DEFAULT_LIFECYCLE_CONFIG,
+      // The takeover run (src/failover/) runs ipreallocated itself.
+      ipreallocatedAfterRecovery: false,
       eventTimeoutSec: t["EventScriptTimeout"] ?? 30,
       monitor: { monitorIntervalSec: t["MonitorInterval"] ?? 15, monitorTimeoutCount: t["MonitorTimeoutCount"] ?? 20 },
     };
@@ -318,6 +361,8 @@ export class Node {
         joinCluster: () => this.transport.start(),
         setHealth: (healthy) => this.cluster.feed({ kind: "health", healthy }),
         notify: (event) => services.notify(event),
+        recoveryFinished: () => this.failover.feed({ kind: "recovery-finished" }),
+        eventFinished: (ref, _event, result) => void this.failover.eventFinished(ref, result),
         log: this.log,
         exit: (code, reason) => void this.exit(code, reason),
       });
@@ -334,6 +379,7 @@ export class Node {
   private async exit(code: number, reason: string | undefined): Promise<void> {
     if (this.exiting) return;
     this.exiting = true;
+    this.failover.stop();
     this.cluster.stop();
     this.transport.close();
     this.clients.close();
@@ -424,6 +470,7 @@ export class Node {
           ...[...this.transport.refusedVersions].map(([pnn, transport]) => ({ pnn, transport, joined: false })),
         ].sort((a, b) => a.pnn - b.pnn),
       }),
+      failover: failoverControls(this.failover, this.failoverSettings, this.config),
       processExists: (pid) => {
         try {
           process.kill(pid, 0);
@@ -497,7 +544,7 @@ export class Node {
       const answer = this.messaging.control(req, client);
       if (answer !== undefined) return respond(answer);
       if (this.databases.control(req, { kind: "client", clientId: client.id }, respond)) return;
-      respond(dispatchControl(this.context(client), req));
+      replyWhenDone(dispatchAnyControl(this.context(client), req), respond);
       return;
     }
     if (dest === BROADCAST_ALL || dest === BROADCAST_ACTIVE || dest === BROADCAST_CONNECTED) {
@@ -569,7 +616,7 @@ export class Node {
         const answer = this.messaging.control(packet, undefined);
         if (answer !== undefined) return respond(answer);
         if (this.databases.control(packet, { kind: "node", pnn: from }, respond)) return;
-        respond(dispatchControl(this.context(undefined), packet));
+        replyWhenDone(dispatchAnyControl(this.context(undefined), packet), respond);
         return;
       }
       case Operation.REPLY_CONTROL: {
@@ -628,35 +675,19 @@ export class Node {
   }
 
   private deliverMessage(msg: ReqMessage): void {
-    if (msg.srvid === SRVID_TAKEOVER_RUN) this.onTakeoverRun(msg);
+    failoverMessage(
+      this.failover,
+      msg.srvid,
+      msg.data,
+      (pnn, srvid, data) =>
+        this.routeMessage(
+          { operation: Operation.REQ_MESSAGE, generation: this.cluster.state.generation, destnode: pnn, srcnode: this.pnn, reqid: 0, srvid, data },
+          true,
+        ),
+      (m) => this.log("error", m),
+    );
     const bytes = encodeReqMessage({ ...msg, destnode: this.pnn });
     for (const client of this.clients.clients) if (client.srvids.has(msg.srvid)) client.write(bytes);
-  }
-
-  private onTakeoverRun(msg: ReqMessage): void {
-    if (this.cluster.state.role !== "leader") return;
-    let replyTo: { pnn: number; srvid: bigint };
-    try {
-      replyTo = decodeSrvidMessage(msg.data);
-    } catch (err) {
-      this.log("error", `Bad takeover run request: ${(err as Error).message}`);
-      return;
-    }
-    // Public addresses are not allocated yet, so a takeover run has nothing to
-    // move; the requester is still owed its answer.
-    if (replyTo.srvid === 0n) return;
-    this.routeMessage(
-      {
-        operation: Operation.REQ_MESSAGE,
-        generation: this.cluster.state.generation,
-        destnode: replyTo.pnn,
-        srcnode: this.pnn,
-        reqid: 0,
-        srvid: replyTo.srvid,
-        data: encodeI32(0),
-      },
-      true,
-    );
   }
 
   private leaderMessage(leader: number): Buffer {

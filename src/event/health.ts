@@ -105,7 +105,8 @@ export function monitorMayRun(ctx: {
   return ctx.recoveryMode === "normal" && ctx.runstate === "RUNNING" && !ctx.inactive && !ctx.allFrozen;
 }
 
-const ALLOWED_DURING_RECOVERY = new Set(["init", "setup", "startrecovery", "shutdown", "releaseip", "ipreallocated"]);
+// startipreallocate (CTDB 4.21) may run during recovery too.
+const ALLOWED_DURING_RECOVERY = new Set(["init", "setup", "startrecovery", "shutdown", "releaseip", "ipreallocated", "startipreallocate"]);
 
 /**
  * server/eventscript.c: outside normal recovery mode only these events run;
@@ -127,6 +128,7 @@ const ARG_COUNTS: Record<string, number> = {
   monitor: 0,
   shutdown: 0,
   ipreallocated: 0,
+  startipreallocate: 0,
   takeip: 3,
   releaseip: 3,
   updateip: 4,

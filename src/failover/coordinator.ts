@@ -44,8 +44,18 @@ export interface CoordinatorConfig {
   runTimeoutMs: number;
   /** Pause before a failed run is tried again. */
   retryMs: number;
-  /** After last hearing a node, how long it might still host addresses. */
+  /**
+   * After last hearing a silent node, how long it might still host addresses:
+   * its silence detection (KeepaliveInterval × KeepaliveLimit) plus its
+   * participant's leaderless grace plus a margin.
+   */
   holderGraceMs: number;
+  /**
+   * The same for a node whose connection closed: it died (its watchdog removes
+   * its addresses) or it dropped the leader (and drops its addresses after its
+   * leaderless grace). Defaults to holderGraceMs.
+   */
+  closedGraceMs?: number;
   /** Runs kept for `tandem failover history`. */
   historySize: number;
 }
@@ -137,6 +147,8 @@ export interface CoordinatorState {
   history: RunRecord[];
   /** When the last run computed its plan: grace ends before it are already accounted for. */
   lastPlanMs: number;
+  /** Runs failed in a row: the pause before the next one doubles with each, up to 8 × retryMs. */
+  failures: number;
 }
 
 export function initialCoordinator(config: CoordinatorConfig, nowMs: number): CoordinatorState {
@@ -156,6 +168,7 @@ export function initialCoordinator(config: CoordinatorConfig, nowMs: number): Co
     moves: [],
     history: [],
     lastPlanMs: -Infinity,
+    failures: 0,
   };
 }
 
@@ -359,11 +372,14 @@ function onReport(state: CoordinatorState, from: number, runId: number, ips: Add
 
 function eligible(v: NodeView | undefined): boolean {
   return (
-    v !== undefined &&
-    v.connected &&
+    v?.connected === true &&
     v.runstate === Runstate.RUNNING &&
     (v.flags & (NodeFlag.INACTIVE | NodeFlag.DISABLED)) === 0
   );
+}
+
+function graceOf(state: CoordinatorState, v: NodeView): number {
+  return v.closed === true ? (state.config.closedGraceMs ?? state.config.holderGraceMs) : state.config.holderGraceMs;
 }
 
 /** When addresses that disconnected nodes might hold become free to hand out. */
@@ -371,7 +387,7 @@ function unblockTimes(state: CoordinatorState): number[] {
   const out: number[] = [];
   for (const v of state.nodes.values()) {
     if (v.connected || v.pnn === state.config.pnn || state.gone.has(v.pnn)) continue;
-    out.push(v.lastHeardMs + state.config.holderGraceMs);
+    out.push(v.lastHeardMs + graceOf(state, v));
   }
   return out;
 }
@@ -380,7 +396,7 @@ function unblockTimes(state: CoordinatorState): number[] {
 function mayBeHeldElsewhere(state: CoordinatorState, address: string): boolean {
   for (const v of state.nodes.values()) {
     if (v.connected || v.pnn === state.config.pnn || state.gone.has(v.pnn)) continue;
-    if (state.nowMs >= v.lastHeardMs + state.config.holderGraceMs) continue;
+    if (state.nowMs >= v.lastHeardMs + graceOf(state, v)) continue;
     const known = state.knownLists.get(v.pnn);
     if (known === undefined || known.has(address)) return true;
   }
@@ -600,6 +616,7 @@ function finish(state: CoordinatorState, run: Run, result: "ok" | "failed" | "ab
   if (state.history.length > state.config.historySize) state.history.splice(0, state.history.length - state.config.historySize);
   fx.push({ kind: "run-finished", record: run.record });
   if (result === "ok") {
+    state.failures = 0;
     log(fx, "info", `Takeover run ${run.id} done`);
     for (const r of run.replyTo) fx.push({ kind: "reply", replyTo: r, result: state.config.pnn });
     for (const m of run.plan?.moves ?? []) send(fx, m.from, { k: "moved", token: m.token, ok: true });
@@ -610,7 +627,10 @@ function finish(state: CoordinatorState, run: Run, result: "ok" | "failed" | "ab
     for (const r of run.replyTo) fx.push({ kind: "reply", replyTo: r, result: -1 });
     for (const m of run.plan?.moves ?? []) send(fx, m.from, { k: "moved", token: m.token, ok: false });
     trigger(state, `retry of failed run ${run.id}`);
-    state.notBeforeMs = state.nowMs + state.config.retryMs;
+    state.failures++;
+    // Backing off keeps a node whose scripts always fail from running events
+    // back to back (each would cancel its monitor) until it is banned.
+    state.notBeforeMs = state.nowMs + state.config.retryMs * 2 ** Math.min(state.failures - 1, 3);
     return;
   }
   log(fx, "notice", `Takeover run ${run.id} aborted: ${error}`);

@@ -29,6 +29,9 @@ export interface ParticipantConfig {
   leaderlessGraceMs: number;
 }
 
+/** How many early messages of a would-be leader are kept (a run sends one per stage). */
+const EARLY_KEPT = 8;
+
 export type AddressEvent = "startipreallocate" | "releaseip" | "takeip" | "updateip" | "ipreallocated";
 
 /** Local client messages CTDB sends on address changes (SRVIDs of the same names). */
@@ -121,6 +124,8 @@ export interface ParticipantState {
   latestRun: { leader: number; run: number };
   /** moveip requests waiting for the coordinator, by client token. */
   moves: Set<number>;
+  /** Run work from a node not (yet) known as leader, kept in case it turns out to lead. */
+  early: { from: number; msg: FailoverMessage }[];
 }
 
 export function initialParticipant(config: ParticipantConfig, addresses: readonly PublicAddress[], nowMs: number): ParticipantState {
@@ -142,6 +147,7 @@ export function initialParticipant(config: ParticipantConfig, addresses: readonl
     nextEventId: 1,
     latestRun: { leader: UNKNOWN_PNN, run: 0 },
     moves: new Set(),
+    early: [],
   };
   for (const a of addresses) addAddress(state, a);
   return state;
@@ -235,6 +241,9 @@ function onLeader(state: ParticipantState, leader: number, fx: ParticipantEffect
   state.queue = state.queue.filter((j) => j.origin.kind !== "leader" || j.origin.leader === leader);
   for (const token of state.moves) reply(fx, token, -1, "Leader changed during the move");
   state.moves.clear();
+  const early = state.early.filter((e) => e.from === leader);
+  state.early = [];
+  for (const e of early) onMessage(state, e.from, e.msg, fx);
 }
 
 function onSelf(state: ParticipantState, flags: number, runstate: number, fx: ParticipantEffect[]): void {
@@ -270,9 +279,10 @@ function onMessage(state: ParticipantState, from: number, msg: FailoverMessage, 
     return;
   }
   if (msg.k !== "gather" && msg.k !== "start" && msg.k !== "release" && msg.k !== "take" && msg.k !== "done") return;
-  // Only the leader this node follows drives its addresses.
+  // Only the leader this node follows drives its addresses. A new leader's
+  // first message can overtake the news that it leads: keep it until then.
   if (from !== state.leader) {
-    fx.push({ kind: "log", level: "warning", message: `Ignoring takeover ${msg.k} from node ${from}, which is not the leader` });
+    state.early = [...state.early.filter((e) => e.from === from), { from, msg }].slice(-EARLY_KEPT);
     return;
   }
   if (state.latestRun.leader !== from || msg.run > state.latestRun.run) {
@@ -574,9 +584,9 @@ function onEventDone(state: ParticipantState, id: number, status: number, fx: Pa
   running.step.apply?.(state, ok, fx);
   if (!ok) {
     if (state.current !== undefined && state.current.status === 0) state.current.status = status;
-    fx.push({ kind: "log", level: "error", message: `${running.step.event} ${running.step.args.join(" ")} failed (${status})` });
+    fx.push({ kind: "log", level: "error", message: `${[running.step.event, ...running.step.args].join(" ")} failed (${status})` });
     // CTDB: a node whose event script times out bans itself.
-    if (status === -ETIMEDOUT) fx.push({ kind: "ban-self", reason: `${running.step.event} event timed out` });
+    if (status === ETIMEDOUT) fx.push({ kind: "ban-self", reason: `${running.step.event} event timed out` });
   }
 }
 

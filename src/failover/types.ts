@@ -56,6 +56,8 @@ export interface NodeView {
   runstate: number;
   /** When this node last heard anything from it (the cluster core's lastHeardMs). */
   lastHeardMs: number;
+  /** Disconnected by its connection closing rather than by silence. */
+  closed?: boolean;
 }
 
 /** The allocator bound to its options (src/failover/alloc): address -> new holder, -1 for none. */

@@ -245,6 +245,10 @@ export enum Control {
  * whether a shared key is set).
  */
 export const TANDEM_NODE_INFO = 0x54440001;
+/** Newer than 4.17 (CTDB 4.21), kept out of the 4.17 table: run the startipreallocate event. */
+export const CONTROL_START_IPREALLOCATE = 161;
+/** Tandem's own: the leader's last takeover runs, as JSON. Far above CTDB's numbers. */
+export const CONTROL_TANDEM_FAILOVER_HISTORY = 0x54460001;
 
 const controlNames = new Map<number, string>();
 for (const [name, value] of Object.entries(Control)) {

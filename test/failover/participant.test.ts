@@ -59,7 +59,7 @@ describe("participant", () => {
   test("a timed-out event bans the node", () => {
     const n = node();
     n.feed(1, { kind: "message", from: 0, msg: { k: "start", run: 1 } });
-    const fx = n.feed(2, { kind: "event-done", id: 1, status: -ETIMEDOUT });
+    const fx = n.feed(2, { kind: "event-done", id: 1, status: ETIMEDOUT });
     assert.ok(fx.some((e) => e.kind === "ban-self"));
   });
 
@@ -144,5 +144,16 @@ describe("participant", () => {
     assert.ok(fx.some((e) => e.kind === "send" && e.msg.k === "run-request"));
     n.feed(4, { kind: "event-done", id: 2, status: 0 });
     assert.deepEqual([...n.state.addresses.keys()].sort(), ["10.0.0.1", "10.0.0.3"]);
+  });
+});
+
+describe("participant and a new leader", () => {
+  test("work that arrives before the news of its sender's leadership is done once it leads", () => {
+    const state = initialParticipant({ pnn: 1, leaderlessGraceMs: 5000 }, [addr("10.0.0.1")], 0);
+    stepParticipant(state, { kind: "self", nowMs: 0, flags: 0, runstate: Runstate.RUNNING });
+    const before = stepParticipant(state, { kind: "message", nowMs: 1, from: 2, msg: { k: "gather", run: 1 } }).effects;
+    assert.deepEqual(before.filter((e) => e.kind === "send"), []);
+    const after = stepParticipant(state, { kind: "leader", nowMs: 2, leader: 2 }).effects;
+    assert.deepEqual(after.filter((e) => e.kind === "send").map((e) => e.kind === "send" && [e.to, e.msg.k]), [[2, "ips"]]);
   });
 });

@@ -240,3 +240,29 @@ describe("takeover run", () => {
     assert.ok(bed.participantFx.some((p) => p.pnn === 0 && p.fx.kind === "client-reply" && p.fx.token === 7 && p.fx.status === 0));
   });
 });
+
+describe("takeover run retries", () => {
+  test("the pause after a failed run doubles with each failure in a row, up to 8 times, and resets on success", () => {
+    const bed = new Bed(0, { 0: [addr(A)] });
+    bed.start();
+    const failAt = (t: number) => {
+      bed.now = t;
+      bed.toCoordinator({ kind: "tick", nowMs: t });
+      bed.finish((e) => e.event === "startipreallocate" || e.event === "ipreallocated", 1);
+    };
+    bed.finish((e) => e.event === "startipreallocate", 1);
+    const pauses: number[] = [];
+    let t = 0;
+    for (let i = 0; i < 5; i++) {
+      pauses.push(bed.coordinator.notBeforeMs - t);
+      t = bed.coordinator.notBeforeMs;
+      failAt(t);
+    }
+    assert.deepEqual(pauses, [1000, 2000, 4000, 8000, 8000]);
+    bed.now = bed.coordinator.notBeforeMs;
+    bed.toCoordinator({ kind: "tick", nowMs: bed.now });
+    bed.settle();
+    assert.equal(bed.coordinator.history.at(-1)!.result, "ok");
+    assert.equal(bed.coordinator.failures, 0);
+  });
+});

@@ -85,7 +85,7 @@ export async function startCluster(
           await stopPid(pid, 3000);
         }),
       );
-      fs.rmSync(root, { recursive: true, force: true });
+      if (process.env["KEEP_TEST_DIRS"] === undefined) fs.rmSync(root, { recursive: true, force: true });
     },
   };
   try {

@@ -14,7 +14,7 @@ import { Control, NodeFlag } from "../../protocol/constants.ts";
 import { DaemonFailure } from "../daemon.ts";
 import type { Session } from "../session.ts";
 
-const USAGE = "Usage: tandem failover plan [--down PNN] [--disable PNN] [--unhealthy PNN] [--json]\n";
+const USAGE = "Usage: tandem failover plan [--down PNN] [--disable PNN] [--unhealthy PNN] [--json]\n       tandem failover history [--json]\n";
 
 const ALGORITHM_NAMES: Record<number, string> = {
   [IpAllocAlgorithm.DETERMINISTIC]: "deterministic",
@@ -79,6 +79,7 @@ export function formatPlan(plan: Plan, change: WhatIfChange, options: AllocOptio
 }
 
 export async function failover(s: Session, args: string[]): Promise<number> {
+  if (args[0] === "history") return (await import("./failover-history.ts")).failoverHistory(s, args.slice(1));
   if (args[0] !== "plan") {
     s.err(USAGE);
     return 1;
