@@ -94,7 +94,9 @@ export function checkReachable(f: Facts): Finding[] {
       check: "reachable",
       severity: "warning",
       subject: nodeName(n),
-      message: `could not be asked (${n.unreachable}), so its nodes file, tunables, clock and key were not checked`,
+      message: `could not be asked (${n.unreachable}), so its nodes file, tunables, clock and key were not checked${
+        f.localSharedKey ? `; this node has a shared key in ${f.tandemConfFile}: a node without it, or with another, is kept out` : ""
+      }`,
     }));
 }
 

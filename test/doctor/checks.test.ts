@@ -202,5 +202,8 @@ describe("doctor checks", () => {
     const r = diagnose(facts({ nodes: [node(0), { pnn: 1, address: "10.0.0.2", unreachable: "disconnected from this node" }, node(2)] }));
     assert.equal(r.ok, false);
     assert.deepEqual(subjects(r.findings), ["reachable node 1 (10.0.0.2)"]);
+    assert.doesNotMatch(r.findings[0]!.message, /shared key/);
+    const keyed = diagnose(facts({ localSharedKey: true, nodes: [node(0), { pnn: 1, address: "10.0.0.2", unreachable: "disconnected from this node" }] }));
+    assert.match(keyed.findings[0]!.message, /this node has a shared key in \/etc\/ctdb\/tandem.conf: a node without it, or with another, is kept out/);
   });
 });

@@ -200,6 +200,8 @@ export function makeBed(opts: BedOptions = {}): Bed {
           if (child.pid !== undefined) state.pids.delete(child.pid);
           resolve({ code: code ?? (signal === null ? -1 : 128), stdout, stderr });
         });
+        // A command that exits without reading its input closes the pipe first; not an error.
+        child.stdin.on("error", () => {});
         child.stdin.end(input ?? "");
       });
     },
