@@ -14,7 +14,7 @@
 // are the same.
 
 import { NO_NODE } from "./types.ts";
-import { ipDistance } from "./ip-key.ts";
+import { wordDistance } from "./ip-key.ts";
 import type { AllocState } from "./state.ts";
 
 const u32 = (x: number): number => x >>> 0;
@@ -38,8 +38,17 @@ class Lcp2Costs {
 
   constructor(private readonly state: AllocState) {
     const { keys, numNodes } = state;
+    // The keys as one flat array: this is the innermost loop of every move.
+    const words = new Uint32Array(keys.length * 4);
+    keys.forEach((k, i) => {
+      words.set(k, i * 4);
+    });
     this.d2 = (i, j) => {
-      const d = ipDistance(keys[i] as (typeof keys)[number], keys[j] as (typeof keys)[number]);
+      const d =
+        wordDistance((words[i * 4] as number) ^ (words[j * 4] as number)) +
+        wordDistance((words[i * 4 + 1] as number) ^ (words[j * 4 + 1] as number)) +
+        wordDistance((words[i * 4 + 2] as number) ^ (words[j * 4 + 2] as number)) +
+        wordDistance((words[i * 4 + 3] as number) ^ (words[j * 4 + 3] as number));
       return d * d;
     };
     this.sums = new Float64Array(state.size * numNodes);
