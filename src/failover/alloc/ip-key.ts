@@ -22,16 +22,12 @@ export function compareKeys(a: IpKey, b: IpKey): number {
 }
 
 /**
- * LCP2's "distance" between two keys, 0..128, larger meaning closer: per
- * 32-bit word, the leading zeros of the XOR (32 for equal words). Like
- * CTDB it counts on after the first differing word, so it is a common
- * prefix length only up to that word.
+ * LCP2's "distance" between two keys, 0..128, larger meaning closer, is the
+ * sum over the four words of wordDistance of their XOR. Like CTDB it counts
+ * on after the first differing word, so it is a common prefix length only up
+ * to that word.
  */
-export function ipDistance(a: IpKey, b: IpKey): number {
-  let n = 0;
-  for (let i = 0; i < 4; i++) {
-    const x = ((a[i] ?? 0) ^ (b[i] ?? 0)) >>> 0;
-    n += x === 0 ? 32 : Math.clz32(x);
-  }
-  return n;
+export function wordDistance(xor: number): number {
+  // clz32(0) is 32, which is also CTDB's value for equal words.
+  return Math.clz32(xor);
 }

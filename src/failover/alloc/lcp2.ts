@@ -14,7 +14,7 @@
 // are the same.
 
 import { NO_NODE } from "./types.ts";
-import { ipDistance } from "./ip-key.ts";
+import { wordDistance } from "./ip-key.ts";
 import type { AllocState } from "./state.ts";
 
 const u32 = (x: number): number => x >>> 0;
@@ -34,14 +34,25 @@ class Lcp2Costs {
   /** imbalance[n]: CTDB's uint32 cost of node n. */
   readonly imbalance: number[];
   private readonly d2: (i: number, j: number) => number;
+  private readonly wraps: boolean;
 
   constructor(private readonly state: AllocState) {
     const { keys, numNodes } = state;
+    // The keys as one flat array: this is the innermost loop of every move.
+    const words = new Uint32Array(keys.length * 4);
+    keys.forEach((k, i) => {
+      words.set(k, i * 4);
+    });
     this.d2 = (i, j) => {
-      const d = ipDistance(keys[i] as (typeof keys)[number], keys[j] as (typeof keys)[number]);
+      const d =
+        wordDistance((words[i * 4] as number) ^ (words[j * 4] as number)) +
+        wordDistance((words[i * 4 + 1] as number) ^ (words[j * 4 + 1] as number)) +
+        wordDistance((words[i * 4 + 2] as number) ^ (words[j * 4 + 2] as number)) +
+        wordDistance((words[i * 4 + 3] as number) ^ (words[j * 4 + 3] as number));
       return d * d;
     };
     this.sums = new Float64Array(state.size * numNodes);
+    this.wraps = state.size * 128 * 128 >= 2 ** 32;
     const pairSum = new Array<number>(numNodes).fill(0);
     for (let j = 0; j < state.size; j++) {
       const p = state.pnn[j] ?? NO_NODE;
@@ -58,7 +69,14 @@ class Lcp2Costs {
 
   /** CTDB's ip_distance_2_sum(address, node), excluding the address itself. */
   sum(ip: number, node: number): number {
-    return u32(this.sums[ip * this.state.numNodes + node] ?? 0);
+    return this.rawSum(ip * this.state.numNodes + node);
+  }
+
+  /** sum() by flat index, for the hot loop. */
+  rawSum(index: number): number {
+    const s = this.sums[index] as number;
+    // A sum is below 2^32 (CTDB's uint32) unless there are 2^18 addresses or more.
+    return this.wraps ? u32(s) : s;
   }
 
   /** Move ip from its node (or from nowhere) to `to`, updating the sums (not the imbalances). */
@@ -83,29 +101,38 @@ function rebalanceCandidates(state: AllocState, force: readonly number[]): boole
   return c;
 }
 
+/**
+ * CTDB scans every unassigned address and node each round and takes the
+ * first (address in list order, then node by PNN) with the smallest added
+ * cost. Per address we keep its cheapest node (lowest PNN on ties): placing
+ * an address on node n changes only column n, so only addresses whose
+ * cheapest node was n need a full rescan.
+ */
 function placeUnassigned(state: AllocState, cost: Lcp2Costs): void {
-  const unassigned: number[] = [];
-  for (let i = 0; i < state.size; i++) if (state.pnn[i] === NO_NODE) unassigned.push(i);
-  while (unassigned.length > 0) {
-    let minIdx = -1;
+  // NoIPTakeover: no address may be placed anywhere.
+  if (state.noIpTakeover) return;
+  const n = state.numNodes;
+  let unassigned = Int32Array.from({ length: state.size }, (_, i) => i).filter((i) => state.pnn[i] === NO_NODE);
+  for (;;) {
+    let minIp = NO_NODE;
     let minNode = NO_NODE;
     let minSum = 0;
-    unassigned.forEach((ip, idx) => {
-      for (let n = 0; n < state.numNodes; n++) {
-        if (!state.canTakeOver(n, ip)) continue;
-        const s = cost.sum(ip, n);
+    for (const ip of unassigned) {
+      const row = ip * n;
+      for (let dst = 0; dst < n; dst++) {
+        if (state.available[row + dst] === 0) continue;
+        const s = cost.rawSum(row + dst);
         if (minNode === NO_NODE || s < minSum) {
-          minIdx = idx;
-          minNode = n;
+          minIp = ip;
+          minNode = dst;
           minSum = s;
         }
       }
-    });
+    }
     if (minNode === NO_NODE) return;
-    const ip = unassigned[minIdx] as number;
     cost.imbalance[minNode] = u32((cost.imbalance[minNode] ?? 0) + minSum);
-    cost.move(ip, minNode);
-    unassigned.splice(minIdx, 1);
+    cost.move(minIp, minNode);
+    unassigned = unassigned.filter((ip) => ip !== minIp);
   }
 }
 

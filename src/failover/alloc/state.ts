@@ -16,7 +16,7 @@ export class AllocState {
   /** count[n]: how many addresses node n is assigned. */
   readonly count: Int32Array;
   /** available[i * numNodes + n] = 1: node n may host address i. */
-  private readonly available: Uint8Array;
+  readonly available: Uint8Array;
 
   constructor(keys: readonly IpKey[], numNodes: number, noIpTakeover: boolean, current: Int32Array, available: Uint8Array) {
     this.keys = keys;
