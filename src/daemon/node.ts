@@ -226,6 +226,7 @@ export class Node {
       activeNodes: () => this.cluster.state.vnnmap.filter((p) => p === this.pnn || this.transport.isUp(p)),
       connectedNodes: () => this.config.nodes.filter((n) => !n.deleted && this.transport.isUp(n.pnn)).map((n) => n.pnn),
       leader: () => this.cluster.state.leader,
+      generation: () => this.cluster.state.generation,
       forceRecovery: () => this.cluster.feed({ kind: "force-recovery" }),
       // The banning core (src/failover/) applies a ban on the node it is for.
       ban: (p, seconds) => {

@@ -48,6 +48,8 @@ export interface RecoveryServiceHooks {
   /** Every other connected node (a follower waits at its seam for the leader's word). */
   connectedNodes(): number[];
   leader(): number;
+  /** The cluster's newest generation as this node knows it. */
+  generation(): number;
   /** The leader's recovery failed: ask the cluster for another one. */
   forceRecovery(reason: string): void;
   /** Ban a node for `seconds` (the recovery's verdict on a node that kept failing). */
@@ -104,7 +106,12 @@ export class RecoveryService {
 
   // ---- the lifecycle seam ----
 
-  /** Resolves once this generation's databases are recovered (or a newer generation supersedes it). */
+  /**
+   * Resolves once the databases are recovered. The lifecycle folds
+   * recoveries that queue up, so a follower's chain and the leader's may be
+   * for different generations: a follower goes on once the leader has
+   * recovered the newest generation it knows of, whichever its chain is for.
+   */
   recoverDatabases(generation: number): Promise<void> {
     for (const [g, resolve] of this.seams) {
       if (g !== generation) {
@@ -113,7 +120,7 @@ export class RecoveryService {
       }
     }
     return new Promise<void>((resolve) => {
-      if (this.done.has(generation)) {
+      if (this.done.has(generation) || this.done.has(this.hooks.generation())) {
         this.databasesRecovered();
         resolve();
         return;
@@ -153,11 +160,16 @@ export class RecoveryService {
   private seamDone(generation: number): void {
     this.done.add(generation);
     if (this.done.size > 16) this.done.delete(this.done.values().next().value as number);
-    const resolve = this.seams.get(generation);
-    if (resolve === undefined) return;
-    this.seams.delete(generation);
+    // The leader's own seam is for the generation it ran; a follower's, for
+    // whatever generation its chain was for, once the newest is recovered.
+    const own = this.seams.get(generation);
+    const all = generation === this.hooks.generation();
+    if (own === undefined && !all) return;
+    const waiting = all ? [...this.seams.values()] : [own!];
+    if (all) this.seams.clear();
+    else this.seams.delete(generation);
     this.databasesRecovered();
-    resolve();
+    for (const resolve of waiting) resolve();
   }
 
   // ---- the leader's run ----
