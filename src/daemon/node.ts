@@ -141,6 +141,7 @@ export class Node {
         this.databases.migration.membership(generation, vnnmap);
         this.lastRecoveryStartMs = Date.now();
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
+        this.recovery.generationChanged(generation);
         this.lifecycle?.feed({ kind: "recovered", generation });
       },
       stepped: (state) => {

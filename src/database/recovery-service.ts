@@ -132,6 +132,22 @@ export class RecoveryService {
     });
   }
 
+  /**
+   * The cluster moved to a new generation. The lifecycle's lane waits at the
+   * seam of the chain it is in, so an older chain's seam is let go now (its
+   * recovery is void; the new generation's chain follows and recovers), and
+   * the leader drops a run for an older generation.
+   */
+  generationChanged(generation: number): void {
+    if (this.run !== undefined && this.runGeneration !== generation) this.abortRun(`superseded by generation ${generation}`);
+    for (const [g, resolve] of this.seams) {
+      if (g !== generation) {
+        this.seams.delete(g);
+        resolve();
+      }
+    }
+  }
+
   /** This node's flags changed: one that became inactive marks its volatile records invalid. */
   ownFlagsChanged(inactive: boolean): void {
     if (inactive) invalidateVolatile(this.part, this.hooks.local.list().map(dbInfo));
@@ -233,6 +249,10 @@ export class RecoveryService {
           this.runTimers.clear();
           if (e.ok) this.runSucceeded(run!);
           else if (!this.closed) {
+            // Let the lane go on; the recovery asked for below brings a new chain.
+            const seam = this.seams.get(this.runGeneration);
+            this.seams.delete(this.runGeneration);
+            seam?.();
             const reason = e.reason ?? "recovery failed";
             setTimeout(() => {
               if (!this.closed && this.hooks.leader() === this.pnn) this.hooks.forceRecovery(reason);
