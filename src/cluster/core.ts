@@ -154,7 +154,9 @@ export function step(state: ClusterState, input: Input): { state: ClusterState; 
       onCapabilities(state, input.leader, input.lmaster, fx);
       break;
     case "force-recovery":
+      // `ctdb recover` may be sent to any node: a follower passes it on.
       if (state.role === "leader") recover(state, fx, "recovery requested");
+      else if (state.leader !== UNKNOWN_PNN) send(state, fx, state.leader, { t: "recover-request" });
       break;
   }
   evaluate(state, fx);
@@ -341,6 +343,9 @@ function onPacket(state: ClusterState, from: number, packet: ClusterPacket, fx: 
       return onVote(state, from, packet.term, packet.granted, fx);
     case "recovered":
       return onRecovered(state, from, packet, fx);
+    case "recover-request":
+      if (state.role === "leader") recover(state, fx, `node ${from} asked for a recovery`);
+      return;
     case "ban":
     case "failover":
       return;

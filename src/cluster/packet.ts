@@ -46,6 +46,8 @@ export function parseClusterPacket(value: unknown): ClusterPacket {
     }
     case "ban":
       return { t: "ban", pnn: u32(p["pnn"], "pnn"), seconds: u32(p["seconds"], "seconds") };
+    case "recover-request":
+      return { t: "recover-request" };
     case "failover":
       return { t: "failover", m: parseFailoverMessage(p["m"]) };
     default:

@@ -33,6 +33,8 @@ export type ClusterPacket =
   | { t: "vote"; term: number; granted: boolean }
   | { t: "recovered"; term: number; generation: number; vnnmap: number[] }
   | { t: "ban"; pnn: number; seconds: number }
+  /** A follower passes on a recovery someone asked it for (`ctdb recover`). */
+  | { t: "recover-request" }
   /** A takeover-run message between failover cores (src/failover/). */
   | { t: "failover"; m: FailoverMessage };
 

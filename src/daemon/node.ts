@@ -14,6 +14,7 @@ import { type ClusterConfig, FLAGS_INACTIVE, Flag, Runstate, UNKNOWN_PNN } from 
 import type { NodeConfig } from "../config/load.ts";
 import { findTunable, getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
 import { type ControlContext, type ControlReply, dispatchAnyControl, dispatchControl } from "../control/dispatch.ts";
+import { RecoveryService } from "../database/recovery-service.ts";
 import { DatabaseService } from "../database/service.ts";
 import { Messaging } from "./messaging.ts";
 import { FailoverShell } from "../failover/shell.ts";
@@ -80,6 +81,7 @@ export class Node {
   /** Packets by operation, from clients and from nodes (STATISTICS). */
   private readonly opCounts = { client: new Map<number, number>(), node: new Map<number, number>() };
   private recoveries = 0;
+  readonly recovery: RecoveryService;
   private tunables: Tunables;
   /** Tunables set in ctdb.tunables or by setvar: CTDB's keepalives apply once one of them is. */
   private readonly explicitTunables: Set<string>;
@@ -141,6 +143,7 @@ export class Node {
         this.databases.migration.membership(generation, vnnmap);
         this.lastRecoveryStartMs = Date.now();
         this.lastRecoveryEndMs = this.lastRecoveryStartMs;
+        this.recovery.generationChanged(generation);
         this.lifecycle?.feed({ kind: "recovered", generation });
       },
       stepped: (state) => {
@@ -153,7 +156,10 @@ export class Node {
         // hears from the leader's coordinator.
         queueMicrotask(() => this.failover.cluster(clusterFacts(state)));
       },
-      flagsChanged: (p, flags, previous) => log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`),
+      flagsChanged: (p, flags, previous) => {
+        log("info", `Node ${p} flags 0x${previous.toString(16)} -> 0x${flags.toString(16)}`);
+        if (p === this.pnn && (flags & FLAGS_INACTIVE) !== 0 && (previous & FLAGS_INACTIVE) === 0) this.recovery.ownFlagsChanged(true);
+      },
       leaderChanged: () => {},
     }, voteFile);
     this.transport = new Transport({
@@ -171,7 +177,9 @@ export class Node {
         this.failForwards(peer);
         this.cluster.onPeerDown(peer);
         this.databases.peerDown(peer);
+        this.recovery.peerDown(peer);
       },
+      onDatabase: (from, payload) => this.recovery.onMessage(from, payload),
       onCluster: (from, packet) => {
         this.cluster.onPacket(from, packet);
         if (packet.t === "failover") this.failover.feed({ kind: "message", from, msg: packet.m });
@@ -214,6 +222,23 @@ export class Node {
         `clients                        ${this.clients.clients.size}`,
         ...this.databases.local.list().map((db) => `database ${db.name.padEnd(22)} ${db.path}`),
       ],
+    });
+    this.recovery = new RecoveryService({
+      pnn,
+      log,
+      local: this.databases.local,
+      send: (to, payload) => this.transport.sendDatabase(to, payload),
+      activeNodes: () => this.cluster.state.vnnmap.filter((p) => p === this.pnn || this.transport.isUp(p)),
+      connectedNodes: () => this.config.nodes.filter((n) => !n.deleted && this.transport.isUp(n.pnn)).map((n) => n.pnn),
+      leader: () => this.cluster.state.leader,
+      generation: () => this.cluster.state.generation,
+      forceRecovery: () => this.cluster.feed({ kind: "force-recovery" }),
+      // The banning core (src/failover/) applies a ban on the node it is for.
+      ban: (p, seconds) => {
+        if (p === this.pnn) this.failover.feed({ kind: "ban", seconds, reason: "recovery kept failing here" });
+        else this.transport.send(p, { t: "ban", pnn: p, seconds });
+      },
+      tunable: (name) => this.tunable(name),
     });
     this.clients = new ClientServer(
       config.paths.ctdbdSocket,
@@ -338,6 +363,7 @@ export class Node {
       ...DEFAULT_LIFECYCLE_CONFIG,
       // The takeover run (src/failover/) runs ipreallocated itself.
       ipreallocatedAfterRecovery: false,
+      recoverDatabases: true,
       eventTimeoutSec: t["EventScriptTimeout"] ?? 30,
       monitor: { monitorIntervalSec: t["MonitorInterval"] ?? 15, monitorTimeoutCount: t["MonitorTimeoutCount"] ?? 20 },
     };
@@ -363,6 +389,7 @@ export class Node {
           }
         },
         joinCluster: () => this.transport.start(),
+        recoverDatabases: (generation) => this.recovery.recoverDatabases(generation),
         setHealth: (healthy) => this.cluster.feed({ kind: "health", healthy }),
         notify: (event) => services.notify(event),
         recoveryFinished: () => this.failover.feed({ kind: "recovery-finished" }),
@@ -388,6 +415,7 @@ export class Node {
     this.cluster.stop();
     this.transport.close();
     this.clients.close();
+    this.recovery.close();
     this.databases.close();
     await this.services?.close();
     try {
@@ -426,7 +454,8 @@ export class Node {
       }),
       runstate: () => state.runstate,
       vnnmap: () => ({ generation: state.generation, map: state.vnnmap }),
-      recoveryMode: () => state.recoveryMode,
+      // The leader stays in recovery until its databases are recovered: `ctdb recover` waits on that.
+      recoveryMode: () => (state.recoveryMode !== 0 || (state.leader === this.pnn && !this.recovery.recovered(state.generation)) ? 1 : 0),
       forceRecovery: () => this.cluster.feed({ kind: "force-recovery" }),
       capabilities: () => state.caps,
       setCapability: (which, on) =>
@@ -548,6 +577,7 @@ export class Node {
     if (dest === this.pnn) {
       const answer = this.messaging.control(req, client);
       if (answer !== undefined) return respond(answer);
+      if (this.recovery.control(req, respond)) return;
       if (this.databases.control(req, { kind: "client", clientId: client.id }, respond)) return;
       replyWhenDone(dispatchAnyControl(this.context(client), req), respond);
       return;
@@ -620,6 +650,7 @@ export class Node {
         };
         const answer = this.messaging.control(packet, undefined);
         if (answer !== undefined) return respond(answer);
+        if (this.recovery.control(packet, respond)) return;
         if (this.databases.control(packet, { kind: "node", pnn: from }, respond)) return;
         replyWhenDone(dispatchAnyControl(this.context(undefined), packet), respond);
         return;

@@ -201,3 +201,29 @@ export function decodeDbStatistics(buf: Buffer): DbStatisticsWire {
   const hotKeys = slots.map((s, i) => ({ count: s.count, key: r.bytes(s.size, `hot_keys[${i}].key`) }));
   return { locks, locksLatency, lockBuckets, vacuumLatency, roDelegations, roRevokes, hopCountBuckets, hotKeys };
 }
+
+/** ctdb_rec_buffer: u32 db_id, u32 count, then count rec_data (TRANS3_COMMIT, DB_PULL/DB_PUSH batches, backups). */
+export interface RecBuffer {
+  dbId: number;
+  records: RecData[];
+}
+
+export function encodeRecBuffer(b: RecBuffer): Buffer {
+  return Buffer.concat([new Writer(8).u32(b.dbId).u32(b.records.length).finish(), ...b.records.map(encodeRecData)]);
+}
+
+export function readRecBuffer(r: Reader, field = "rec_buffer"): RecBuffer {
+  const dbId = r.u32(`${field}.db_id`);
+  const count = r.u32(`${field}.count`);
+  r.needArray(count, REC_DATA_HEADER_SIZE, `${field} records`);
+  const records: RecData[] = [];
+  for (let i = 0; i < count; i++) records.push(readRecData(r, `${field}.record[${i}]`));
+  return { dbId, records };
+}
+
+export function decodeRecBuffer(buf: Buffer): RecBuffer {
+  const r = new Reader(buf, "rec_buffer");
+  const b = readRecBuffer(r);
+  if (r.remaining !== 0) throw new ProtocolError(`rec_buffer: ${r.remaining} bytes left over after ${b.records.length} records`);
+  return b;
+}

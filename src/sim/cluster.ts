@@ -1113,6 +1113,8 @@ function fmtPacket(p: ClusterPacket): string {
       return `recovered{term=${p.term} gen=${p.generation} map=[${p.vnnmap}]}`;
     case "ban":
       return `ban{${p.pnn} ${p.seconds}s}`;
+    case "recover-request":
+      return "recover-request";
     case "failover":
       return `failover{${p.m.k}}`;
   }

@@ -2,14 +2,15 @@
 //   u32 length (whole frame, little-endian) | u32 magic "TNDM" | u8 version |
 //   u8 channel | u16 reserved (0) | payload
 // Channels: HELLO and CLUSTER carry JSON; CTDB carries a raw CTDB packet so
-// controls and messages are forwarded between nodes exactly as clients sent them.
+// controls and messages are forwarded between nodes exactly as clients sent them;
+// DATABASE carries the binary database messages (src/database/wire.ts).
 
 export const FRAME_MAGIC = 0x4d444e54; // "TNDM" read as little-endian bytes
 export const FRAME_VERSION = 1;
 export const FRAME_HEADER = 12;
 export const MAX_FRAME = 64 * 1024 * 1024;
 
-export const Channel = { HELLO: 1, CLUSTER: 2, CTDB: 3 } as const;
+export const Channel = { HELLO: 1, CLUSTER: 2, CTDB: 3, DATABASE: 4 } as const;
 export type ChannelId = (typeof Channel)[keyof typeof Channel];
 
 export class FrameError extends Error {}
@@ -50,7 +51,7 @@ export class FrameReader {
       if (head.readUInt8(8) !== FRAME_VERSION) throw new FrameError(`unsupported frame version ${head.readUInt8(8)}`);
       if (length < FRAME_HEADER || length > MAX_FRAME) throw new FrameError(`bad frame length ${length}`);
       const channel = head.readUInt8(9);
-      if (channel !== Channel.HELLO && channel !== Channel.CLUSTER && channel !== Channel.CTDB) {
+      if (channel !== Channel.HELLO && channel !== Channel.CLUSTER && channel !== Channel.CTDB && channel !== Channel.DATABASE) {
         throw new FrameError(`unknown frame channel ${channel}`);
       }
       if (this.pendingBytes < length) break;

@@ -25,6 +25,8 @@ export interface TransportOptions {
   onPeerDown: (pnn: number) => void;
   onCluster: (pnn: number, packet: ClusterPacket) => void;
   onCtdb: (pnn: number, packet: Buffer) => void;
+  /** A database message (recovery, persistent commits); none expected when unset. */
+  onDatabase?: (pnn: number, payload: Buffer) => void;
 }
 
 interface Link {
@@ -98,6 +100,13 @@ export class Transport {
     if (!link?.up) return false;
     this.counters.ctdbSent++;
     link.socket.write(encodeFrame(Channel.CTDB, packet));
+    return true;
+  }
+
+  sendDatabase(pnn: number, payload: Buffer): boolean {
+    const link = this.links.get(pnn);
+    if (!link?.up) return false;
+    link.socket.write(encodeFrame(Channel.DATABASE, payload));
     return true;
   }
 
@@ -208,6 +217,7 @@ export class Transport {
       this.counters.ctdbRecv++;
       return this.opts.onCtdb(pnn, frame.payload);
     }
+    if (frame.channel === Channel.DATABASE) return this.opts.onDatabase?.(pnn, frame.payload);
     this.counters.clusterRecv++;
     try {
       this.opts.onCluster(pnn, parseClusterPacket(JSON.parse(frame.payload.toString())));

@@ -362,3 +362,35 @@ describe("a cut is safe: a part with less than half of the nodes has no leader",
     assert.ok(!kinds(fx).includes("lost-majority"));
   });
 });
+
+describe("recovery asked of any node", () => {
+  test("a follower passes a requested recovery on to the leader, who runs it", () => {
+    const f = ready(1);
+    f.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    f.feed(2, { kind: "lock", outcome: "contended" });
+    f.feed(3, { kind: "packet", from: 0, packet: { t: "leader", leader: 0, term: 1 } });
+    const fx = f.feed(4, { kind: "force-recovery" });
+    assert.deepEqual(
+      sent(fx, "recover-request").map((e) => e.to),
+      [0],
+    );
+    assert.ok(!kinds(fx).includes("recovered"), "a follower hands out no generation");
+
+    const l = ready(0);
+    l.feed(1, { kind: "runstate", runstate: Runstate.SETUP });
+    l.feed(2, { kind: "lock", outcome: "held" });
+    const before = l.state.generation;
+    const lfx = l.feed(3000, { kind: "packet", from: 1, packet: { t: "recover-request" } });
+    assert.notEqual(l.state.generation, before);
+    assert.equal(sent(lfx, "recovered").length, 2);
+    // ... but a follower ignores one that reaches it
+    const again = f.feed(5, { kind: "packet", from: 2, packet: { t: "recover-request" } });
+    assert.equal(sent(again, "recovered").length, 0);
+  });
+
+  test("without a known leader a requested recovery goes nowhere", () => {
+    const f = ready(1);
+    const fx = f.feed(1, { kind: "force-recovery" });
+    assert.equal(sent(fx, "recover-request").length, 0);
+  });
+});
