@@ -65,6 +65,29 @@ function render(s) {
   document.getElementById("addresses").hidden = s.addresses.length === 0;
   document.getElementById("no-addresses").hidden = s.addresses.length !== 0;
 
+  const runs = s.takeovers || [];
+  document.getElementById("takeovers-section").hidden = runs.length === 0;
+  replace(
+    "takeovers",
+    runs.map((r) =>
+      el(
+        "div",
+        { class: "run" },
+        el(
+          "div",
+          { class: "run-head" },
+          el("strong", {}, `Run ${r.run}`),
+          el("span", { class: `tag ${r.result === "OK" ? "ok" : r.result === "RUNNING" ? "off" : "bad"}` }, r.result),
+          el("span", { class: "muted" }, `${clock(r.startedMs)}${r.durationMs === null ? "" : ` · ${duration(r.durationMs)}`}${r.reasons.length ? ` · ${r.reasons.join(", ")}` : ""}`),
+        ),
+        r.error ? el("div", { class: "out" }, r.error) : null,
+        r.steps.length === 0
+          ? el("div", { class: "muted" }, "nothing moved")
+          : el("ol", { class: "steps" }, ...r.steps.map((st) => el("li", {}, el("time", {}, `+${duration(st.afterMs)}`), el("span", {}, st.text)))),
+      ),
+    ),
+  );
+
   const recent = s.timeline.slice(-15).reverse();
   replace(
     "timeline",

@@ -12,7 +12,17 @@ import type { NodeConfig } from "../config/load.ts";
 import type { EventStatus } from "../event/api.ts";
 import type { NodeMap } from "../protocol/types.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { appendTimeline, changes, type StatusDoc, type StatusInput, statusDoc, type TimelineEntry } from "./status.ts";
+import { performance } from "node:perf_hooks";
+import {
+  appendTimeline,
+  changes,
+  finishedSince,
+  type StatusDoc,
+  type StatusInput,
+  statusDoc,
+  type TakeoverRecord,
+  type TimelineEntry,
+} from "./status.ts";
 
 /** What the observer reads from the node: its state, never anything it could change. */
 export interface ObservedNode {
@@ -20,6 +30,13 @@ export interface ObservedNode {
   readonly cluster: { readonly state: ClusterState };
   readonly transport: { readonly peerStats: ReadonlyMap<number, { ups: number; downs: number }> };
   readonly databases?: { readonly local: { list(): readonly ObservedDb[] } };
+  /** Public addresses and takeover runs (src/failover/). */
+  readonly failover?: {
+    readonly state: {
+      readonly participant: { readonly addresses: ReadonlyMap<string, unknown>; readonly assignment: ReadonlyMap<string, number> };
+      readonly coordinator: { readonly history: readonly TakeoverRecord[] };
+    };
+  };
   nodemap(): NodeMap;
 }
 
@@ -73,6 +90,7 @@ export async function startHttpObserver(
   const lock = lockDescription(config);
   const snapshot = (): StatusInput => {
     const state = node.cluster.state;
+    const participant = node.failover?.state.participant;
     return {
       pnn: node.pnn,
       nowMs: Date.now(),
@@ -84,7 +102,8 @@ export async function startHttpObserver(
       runstate: state.runstate,
       lock: lock === null ? null : { description: lock, held: state.lock === "held" },
       events,
-      addresses: [],
+      addresses: [...(participant?.addresses.keys() ?? [])].map((address) => ({ address, pnn: participant?.assignment.get(address) ?? -1 })),
+      takeovers: node.failover?.state.coordinator.history ?? [],
     };
   };
   const metrics: Metrics = await createMetrics({
@@ -95,10 +114,17 @@ export async function startHttpObserver(
 
   let timeline: TimelineEntry[] = [];
   let last: StatusDoc | undefined;
+  let lastRun = 0;
   const look = (): StatusDoc => {
-    const doc = statusDoc(snapshot());
+    const input = snapshot();
+    // The failover core keeps its times on the monotonic clock.
+    const doc = statusDoc(input, [], performance.timeOrigin);
     const added = changes(last, doc);
     if (last !== undefined && doc.generation !== last.generation) metrics.recovery();
+    for (const r of finishedSince(input.takeovers ?? [], lastRun)) {
+      metrics.takeoverFinished(r.result, ((r.finishedMs ?? r.startedMs) - r.startedMs) / 1000);
+      lastRun = r.run;
+    }
     timeline = appendTimeline(timeline, added);
     last = doc;
     return { ...doc, timeline };

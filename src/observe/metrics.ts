@@ -31,6 +31,7 @@ export interface Metrics {
   text(): Promise<string>;
   eventRecorded(component: string, event: string, status: EventStatus): void;
   recovery(): void;
+  takeoverFinished(result: string, seconds: number): void;
 }
 
 // Event scripts take milliseconds to tens of seconds (the default timeout is 30 s).
@@ -206,6 +207,18 @@ export async function createMetrics(source: MetricsSource): Promise<Metrics> {
     buckets: SCRIPT_BUCKETS,
     registers,
   });
+  const takeoverRuns = new prom.Counter({
+    name: "tandem_takeover_runs_total",
+    help: "Takeover runs this node coordinated as leader, by result",
+    labelNames: ["result"],
+    registers,
+  });
+  const takeoverSeconds = new prom.Histogram({
+    name: "tandem_takeover_run_duration_seconds",
+    help: "Time from a takeover run's start to its end",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
   const recoveries = new prom.Counter({
     name: "tandem_recoveries_total",
     help: "Recoveries this node went through (vnnmap generation changes)",
@@ -237,6 +250,10 @@ export async function createMetrics(source: MetricsSource): Promise<Metrics> {
     },
     recovery() {
       recoveries.inc();
+    },
+    takeoverFinished(result, seconds) {
+      takeoverRuns.inc({ result });
+      takeoverSeconds.observe(seconds);
     },
   };
 }

@@ -19,6 +19,32 @@ export interface StatusInput {
   events: ReadonlyMap<string, EventStatus>;
   /** Public addresses and the node hosting each (-1: none). */
   addresses: readonly { address: string; pnn: number }[];
+  /** Takeover runs this node coordinated (the leader keeps them), oldest first. */
+  takeovers?: readonly TakeoverRecord[];
+}
+
+/** A takeover run as the failover coordinator records it; times on the monotonic clock. */
+export interface TakeoverRecord {
+  run: number;
+  leader: number;
+  reasons: readonly string[];
+  startedMs: number;
+  finishedMs: number | undefined;
+  result: "running" | "ok" | "failed" | "aborted";
+  error: string | undefined;
+  released: readonly { address: string; pnn: number; ms: number }[];
+  taken: readonly { address: string; pnn: number; ms: number }[];
+}
+
+export interface TakeoverDoc {
+  run: number;
+  result: string;
+  reasons: string[];
+  startedMs: number;
+  durationMs: number | null;
+  error: string | null;
+  /** What moved, in order, each step at its offset from the run's start. */
+  steps: { afterMs: number; text: string }[];
 }
 
 export interface NodeDoc {
@@ -65,6 +91,7 @@ export interface StatusDoc {
   nodes: NodeDoc[];
   addresses: { address: string; pnn: number | null }[];
   events: EventDoc[];
+  takeovers: TakeoverDoc[];
   timeline: TimelineEntry[];
 }
 
@@ -89,7 +116,37 @@ function eventRank(name: string): number {
   return i === -1 ? EVENT_ORDER.length : i;
 }
 
-export function statusDoc(input: StatusInput, timeline: readonly TimelineEntry[] = []): StatusDoc {
+/**
+ * The last `keep` runs, newest first, with wall-clock start times:
+ * `wallOffsetMs` turns the monotonic clock into epoch milliseconds.
+ */
+export function takeoverDocs(records: readonly TakeoverRecord[], wallOffsetMs: number, keep = 5): TakeoverDoc[] {
+  return records
+    .slice(-keep)
+    .reverse()
+    .map((r) => {
+      const steps = [
+        ...r.released.map((x) => ({ afterMs: x.ms - r.startedMs, text: `${x.address} released by node ${x.pnn}` })),
+        ...r.taken.map((x) => ({ afterMs: x.ms - r.startedMs, text: `${x.address} taken by node ${x.pnn}` })),
+      ].sort((a, b) => a.afterMs - b.afterMs);
+      return {
+        run: r.run,
+        result: r.result.toUpperCase(),
+        reasons: [...r.reasons],
+        startedMs: r.startedMs + wallOffsetMs,
+        durationMs: r.finishedMs === undefined ? null : r.finishedMs - r.startedMs,
+        error: r.error ?? null,
+        steps: steps.map((x) => ({ afterMs: Math.max(0, Math.round(x.afterMs * 10) / 10), text: x.text })),
+      };
+    });
+}
+
+/** Runs finished after run `lastSeen` (run numbers grow), for counting each once. */
+export function finishedSince(records: readonly TakeoverRecord[], lastSeen: number): TakeoverRecord[] {
+  return records.filter((r) => r.run > lastSeen && r.result !== "running" && r.finishedMs !== undefined);
+}
+
+export function statusDoc(input: StatusInput, timeline: readonly TimelineEntry[] = [], wallOffsetMs = 0): StatusDoc {
   const leader = input.leader === UNKNOWN_PNN ? null : input.leader;
   const events = [...input.events.entries()]
     .sort(([a], [b]) => eventRank(a) - eventRank(b) || a.localeCompare(b))
@@ -130,6 +187,7 @@ export function statusDoc(input: StatusInput, timeline: readonly TimelineEntry[]
     })),
     addresses: input.addresses.map((a) => ({ address: a.address, pnn: a.pnn < 0 ? null : a.pnn })),
     events,
+    takeovers: takeoverDocs(input.takeovers ?? [], wallOffsetMs),
     timeline: [...timeline],
   };
 }

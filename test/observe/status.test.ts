@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { appendTimeline, changes, resultName, type StatusInput, statusDoc } from "../../src/observe/status.ts";
+import {
+  appendTimeline,
+  changes,
+  finishedSince,
+  resultName,
+  type StatusInput,
+  statusDoc,
+  type TakeoverRecord,
+  takeoverDocs,
+} from "../../src/observe/status.ts";
 
 function input(over: Partial<StatusInput> = {}): StatusInput {
   return {
@@ -91,5 +100,51 @@ describe("status document", () => {
     const entries = Array.from({ length: 5 }, (_, i) => ({ atMs: i, text: String(i) }));
     assert.deepEqual(appendTimeline(entries.slice(0, 3), entries.slice(3), 4).map((e) => e.text), ["1", "2", "3", "4"]);
     assert.deepEqual(appendTimeline([], entries.slice(0, 2), 4).map((e) => e.text), ["0", "1"]);
+  });
+});
+
+describe("takeover runs", () => {
+  const run = (n: number, over: Partial<TakeoverRecord> = {}): TakeoverRecord => ({
+    run: n,
+    leader: 0,
+    reasons: ["recovery"],
+    startedMs: 1000 * n,
+    finishedMs: 1000 * n + 40,
+    result: "ok",
+    error: undefined,
+    released: [],
+    taken: [],
+    ...over,
+  });
+
+  it("newest first, wall-clock starts, what moved in order at offsets from the start", () => {
+    const records = [
+      run(1),
+      run(2, {
+        released: [{ address: "198.51.100.1", pnn: 1, ms: 2012.34 }],
+        taken: [
+          { address: "198.51.100.1", pnn: 2, ms: 2030 },
+          { address: "198.51.100.2", pnn: 0, ms: 2005 },
+        ],
+      }),
+      run(3, { result: "running", finishedMs: undefined }),
+    ];
+    const docs = takeoverDocs(records, 1_700_000_000_000, 2);
+    assert.deepEqual(docs.map((d) => [d.run, d.result, d.durationMs, d.startedMs]), [
+      [3, "RUNNING", null, 1_700_000_003_000],
+      [2, "OK", 40, 1_700_000_002_000],
+    ]);
+    assert.deepEqual(docs[1]?.steps, [
+      { afterMs: 5, text: "198.51.100.2 taken by node 0" },
+      { afterMs: 12.3, text: "198.51.100.1 released by node 1" },
+      { afterMs: 30, text: "198.51.100.1 taken by node 2" },
+    ]);
+  });
+
+  it("each finished run is counted once", () => {
+    const records = [run(1), run(2, { result: "failed" }), run(3, { result: "running", finishedMs: undefined })];
+    assert.deepEqual(finishedSince(records, 0).map((r) => r.run), [1, 2]);
+    assert.deepEqual(finishedSince(records, 2).map((r) => r.run), []);
+    assert.deepEqual(finishedSince([...records.slice(0, 2), run(3)], 2).map((r) => r.run), [3]);
   });
 });
