@@ -18,6 +18,7 @@ import { RecoveryService } from "../database/recovery-service.ts";
 import { DatabaseService } from "../database/service.ts";
 import { Messaging } from "./messaging.ts";
 import { FailoverShell } from "../failover/shell.ts";
+import { NetworkEffects } from "../failover/net-effects.ts";
 import { clusterFacts, failoverControls, failoverMessage, failoverSettings, type FailoverSettings } from "./failover.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from "../lifecycle/core.ts";
 import { LifecycleShell } from "../lifecycle/shell.ts";
@@ -95,6 +96,7 @@ export class Node {
   private startFailed: ((err: Error) => void) | undefined;
   /** Public addresses, takeover runs and bans (src/failover/). */
   readonly failover: FailoverShell;
+  private readonly netEffects: NetworkEffects;
   private readonly failoverSettings: FailoverSettings;
   onExit: (code: number) => void = (code) => process.exit(code);
 
@@ -210,6 +212,8 @@ export class Node {
         ),
       setBanned: (on) => this.cluster.feed({ kind: "admin", action: on ? "ban" : "unban" }),
     });
+    this.netEffects = new NetworkEffects({ addresses: () => config.publicAddresses, log });
+    this.failover.address = this.netEffects;
     this.messaging = new Messaging({
       clients: () => this.clients.clients,
       counters: () => this.statisticsCounters(),
@@ -407,6 +411,7 @@ export class Node {
     if (this.exiting) return;
     this.exiting = true;
     this.failover.stop();
+    this.netEffects.stop();
     this.cluster.stop();
     this.transport.close();
     this.clients.close();
