@@ -85,7 +85,7 @@ export interface DbStatistics {
   roDelegations: number;
   roRevokes: number;
   hopCountBuckets: number[];
-  /** Key → how often a migration of it was requested. */
+  /** At most MAX_HOT_KEYS keys, each with the longest trip (hop count) a request for it took. */
   hotKeys: Map<string, { key: Buffer; count: number }>;
 }
 
@@ -157,17 +157,34 @@ export class LocalDb {
     return n;
   }
 
-  /** Counts a migration request for key (`dbstatistics` shows the hottest). */
-  countHotKey(key: Buffer): void {
+  /**
+   * Notes how many hops a request for key took to reach this node as its
+   * dmaster. As CTDB, the MAX_HOT_KEYS keys with the longest trips are kept
+   * (a bounded list, whatever the number of keys).
+   */
+  noteHotKey(key: Buffer, hopcount: number): void {
+    const hot = this.statistics.hotKeys;
     const id = key.toString("latin1");
-    const entry = this.statistics.hotKeys.get(id);
-    if (entry !== undefined) entry.count++;
-    else this.statistics.hotKeys.set(id, { key: Buffer.from(key), count: 1 });
+    const entry = hot.get(id);
+    if (entry !== undefined) {
+      if (hopcount > entry.count) entry.count = hopcount;
+      return;
+    }
+    if (hot.size < MAX_HOT_KEYS) {
+      hot.set(id, { key: Buffer.from(key), count: hopcount });
+      return;
+    }
+    let coldest: string | undefined;
+    for (const [k, e] of hot) if (coldest === undefined || e.count < hot.get(coldest)!.count) coldest = k;
+    if (coldest !== undefined && hot.get(coldest)!.count < hopcount) {
+      hot.delete(coldest);
+      hot.set(id, { key: Buffer.from(key), count: hopcount });
+    }
   }
 
-  /** The hottest keys, most requested first, at most MAX_HOT_KEYS. */
+  /** The hot keys, longest trip first. */
   hotKeys(): { key: Buffer; count: number }[] {
-    return [...this.statistics.hotKeys.values()].sort((a, b) => b.count - a.count).slice(0, MAX_HOT_KEYS);
+    return [...this.statistics.hotKeys.values()].sort((a, b) => b.count - a.count);
   }
 
   /** TDB's sequence number; GET_DB_SEQNUM of a persistent database reads its record instead. */

@@ -81,7 +81,6 @@ export class MigrationShell {
     }
     const callId = this.nextCallId++;
     this.calls.set(callId, { reply, reqid: req.reqid });
-    db.countHotKey(req.key);
     this.enqueue({
       dbId: req.dbId,
       key: req.key,
@@ -200,6 +199,7 @@ export class MigrationShell {
           target.statistics.hopCountBuckets[bucket] = (target.statistics.hopCountBuckets[bucket] ?? 0) + 1;
           this.stats.hopCountBuckets[bucket] = (this.stats.hopCountBuckets[bucket] ?? 0) + 1;
           this.stats.maxHopCount = Math.max(this.stats.maxHopCount, e.hopcount);
+          target.noteHotKey(e.key, e.hopcount);
           break;
         }
         case "log":
