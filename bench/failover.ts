@@ -101,6 +101,7 @@ async function timeTo(x: Ctx, addr: string, accept: (node: string) => boolean, a
   await act();
   const e = await x.client.waitFor((ev) => ev.kind === "answer" && ev.addr === addr && ev.node !== undefined && accept(ev.node), STEP_TIMEOUT_MS, t0);
   const ms = e === undefined ? undefined : e.t - t0;
+  process.stderr.write(`${addr}: ${fmt(ms)}\n`);
   const overlaps = x.watch.overlaps.slice(before);
   if (overlaps.length > 0) x.results[`  (overlaps after ${addr})`] = JSON.stringify(overlaps.map((o) => [o.address, o.nodes]));
   return ms;
@@ -128,6 +129,7 @@ async function run(args: Args): Promise<Record<string, string>> {
       const m = await healthy(x, (pnn + 1) % 3, STEP_TIMEOUT_MS);
       const back = m !== undefined && [...m.values()].includes(pnn);
       results[label] = fmt(m === undefined ? undefined : performance.now() - t) + (back ? "" : " (hosts nothing yet)");
+      process.stderr.write(`${label}: ${results[label]}\n`);
       return m;
     };
 
@@ -154,16 +156,6 @@ async function run(args: Args): Promise<Record<string, string>> {
     map = await restart(victim, "killed leader restarted → healthy");
     if (map === undefined) return results;
 
-    // moveip to a node that does not host it.
-    addr = FLOATING[0]!;
-    const from = map.get(addr)!;
-    const to = (from + 1) % 3;
-    results["moveip → client answered by the target"] = fmt(
-      await timeTo(x, addr, (n) => n === `node${to}`, () => cluster.tool(via, ["moveip", addr, String(to)])),
-    );
-    map = await healthy(x, via, STEP_TIMEOUT_MS);
-    if (map === undefined) return results;
-
     // disable the host of an address, then enable it again.
     addr = FLOATING[1]!;
     victim = map.get(addr)!;
@@ -172,6 +164,17 @@ async function run(args: Args): Promise<Record<string, string>> {
     );
     await cluster.tool(victim, ["enable"]);
     map = await healthy(x, (victim + 1) % 3, STEP_TIMEOUT_MS);
+    if (map === undefined) return results;
+
+    // moveip to a node that does not host it (after disable: CTDB's moveip
+    // holds takeover runs off for 20 s, which would delay the next step).
+    addr = FLOATING[0]!;
+    const from = map.get(addr)!;
+    const to = (from + 1) % 3;
+    results["moveip → client answered by the target"] = fmt(
+      await timeTo(x, addr, (n) => n === `node${to}`, () => cluster.tool(via, ["moveip", addr, String(to)])),
+    );
+    map = await healthy(x, via, STEP_TIMEOUT_MS);
     if (map === undefined) return results;
 
     if (!args.skip.has("sigstop")) {
