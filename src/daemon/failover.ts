@@ -58,6 +58,9 @@ export function failoverSettings(pnn: number, config: NodeConfig, tunables: () =
         holderGraceMs: keepaliveWindowMs + leaderlessGraceMs + marginMs,
         closedGraceMs: leaderlessGraceMs + marginMs,
         historySize: HISTORY_SIZE,
+        // Tenths of seconds since 2020 (fits a u32 until 2033): above the run
+        // numbers of any earlier life of this daemon, which ran fewer runs than that.
+        firstRun: Math.max(1, Math.floor((Date.now() - Date.UTC(2020, 0, 1)) / 100)),
       },
       participant: { leaderlessGraceMs },
       bans: {

@@ -25,16 +25,17 @@
 // Pure: the shell delivers messages (also to this node's own participant).
 
 import { NodeFlag, Runstate } from "../protocol/constants.ts";
-import type {
-  Allocate,
-  AllocAddress,
-  AllocNode,
-  AddressRef,
-  AddressReport,
-  FailoverMessage,
-  NodeView,
-  ReplyTo,
-  Stage,
+import {
+  type Allocate,
+  type AllocAddress,
+  type AllocNode,
+  type AddressRef,
+  type AddressReport,
+  EAGAIN,
+  type FailoverMessage,
+  type NodeView,
+  type ReplyTo,
+  type Stage,
 } from "./types.ts";
 
 export interface CoordinatorConfig {
@@ -58,6 +59,8 @@ export interface CoordinatorConfig {
   closedGraceMs?: number;
   /** Runs kept for `tandem failover history`. */
   historySize: number;
+  /** Number of the first run (a restarted leader should not reuse the numbers of its last life). */
+  firstRun?: number;
 }
 
 export type CoordinatorInput =
@@ -149,6 +152,12 @@ export interface CoordinatorState {
   lastPlanMs: number;
   /** Runs failed in a row: the pause before the next one doubles with each, up to 8 × retryMs. */
   failures: number;
+  /**
+   * Since when this node leads: a node lost before then may have been heard
+   * by the previous leader later than by this one, so its grace counts from
+   * here at the earliest.
+   */
+  leadingSinceMs: number;
 }
 
 export function initialCoordinator(config: CoordinatorConfig, nowMs: number): CoordinatorState {
@@ -162,13 +171,14 @@ export function initialCoordinator(config: CoordinatorConfig, nowMs: number): Co
     knownLists: new Map(),
     pending: undefined,
     run: undefined,
-    nextRun: 1,
+    nextRun: config.firstRun ?? 1,
     notBeforeMs: 0,
     disabledUntilMs: 0,
     moves: [],
     history: [],
     lastPlanMs: -Infinity,
     failures: 0,
+    leadingSinceMs: 0,
   };
 }
 
@@ -244,6 +254,7 @@ function onLeading(state: CoordinatorState, leading: boolean, fx: CoordinatorEff
   if (leading === state.leading) return;
   state.leading = leading;
   if (leading) {
+    state.leadingSinceMs = state.nowMs;
     trigger(state, "new leader");
     return;
   }
@@ -387,7 +398,7 @@ function unblockTimes(state: CoordinatorState): number[] {
   const out: number[] = [];
   for (const v of state.nodes.values()) {
     if (v.connected || v.pnn === state.config.pnn || state.gone.has(v.pnn)) continue;
-    out.push(v.lastHeardMs + graceOf(state, v));
+    out.push(Math.max(v.lastHeardMs, state.leadingSinceMs) + graceOf(state, v));
   }
   return out;
 }
@@ -396,7 +407,7 @@ function unblockTimes(state: CoordinatorState): number[] {
 function mayBeHeldElsewhere(state: CoordinatorState, address: string): boolean {
   for (const v of state.nodes.values()) {
     if (v.connected || v.pnn === state.config.pnn || state.gone.has(v.pnn)) continue;
-    if (state.nowMs >= v.lastHeardMs + graceOf(state, v)) continue;
+    if (state.nowMs >= Math.max(v.lastHeardMs, state.leadingSinceMs) + graceOf(state, v)) continue;
     const known = state.knownLists.get(v.pnn);
     if (known === undefined || known.has(address)) return true;
   }
@@ -507,7 +518,7 @@ function enterStage(state: CoordinatorState, run: Run, stage: Stage, nodes: numb
         send(fx, pnn, { k: "release", run: run.id, ips: plan.release.get(pnn) ?? [], assignment });
         break;
       case "take":
-        send(fx, pnn, { k: "take", run: run.id, ips: plan.take.get(pnn) ?? [] });
+        send(fx, pnn, { k: "take", run: run.id, ips: plan.take.get(pnn) ?? [], grace: run.record.grace });
         break;
       case "done":
         send(fx, pnn, { k: "done", run: run.id, assignment });
@@ -544,6 +555,13 @@ function onAck(state: CoordinatorState, from: number, runId: number, stage: Stag
   run.waiting.delete(from);
   const now = state.nowMs;
   const plan = run.plan!;
+  if (status === -EAGAIN) {
+    // Its addresses changed after it reported (its watchdog removed them): not
+    // its fault; gather again.
+    finish(state, run, "aborted", `node ${from}'s report went stale`, fx);
+    trigger(state, `restart of run ${run.id}: node ${from}'s report went stale`);
+    return;
+  }
   if (status !== 0) {
     fx.push({ kind: "ban-credit", pnn: from, reason: `${stage} failed (${status})` });
     finish(state, run, "failed", `node ${from} failed ${stageName(stage)} (${status})`, fx);

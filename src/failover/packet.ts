@@ -81,7 +81,7 @@ export function parseFailoverMessage(value: unknown): FailoverMessage {
     case "release":
       return { k: "release", run: run(), ips: list(m["ips"], "m.ips", addressRef), assignment: assignment(m["assignment"], "m.assignment") };
     case "take":
-      return { k: "take", run: run(), ips: list(m["ips"], "m.ips", addressRef) };
+      return { k: "take", run: run(), ips: list(m["ips"], "m.ips", addressRef), grace: bool(m["grace"], "m.grace") };
     case "done":
       return { k: "done", run: run(), assignment: assignment(m["assignment"], "m.assignment") };
     case "moved":

@@ -17,6 +17,7 @@ import { NodeFlag, Runstate, UNKNOWN_PNN } from "../protocol/constants.ts";
 import {
   type AddressRef,
   type AddressReport,
+  EAGAIN,
   ETIMEDOUT,
   type FailoverMessage,
   type PublicAddress,
@@ -52,7 +53,9 @@ export type ParticipantInput =
   | { kind: "client-release"; nowMs: number; address: string; pnn: number; token: number }
   /** TAKEOVER_IP from a client. */
   | { kind: "client-take"; nowMs: number; address: string; token: number }
-  | { kind: "client-event"; nowMs: number; event: "startipreallocate" | "ipreallocated"; token: number };
+  | { kind: "client-event"; nowMs: number; event: "startipreallocate" | "ipreallocated"; token: number }
+  /** Addresses removed behind the daemon's back (its watchdog, while it was stopped or stuck). */
+  | { kind: "removed"; nowMs: number; addresses: readonly string[] };
 
 export type ParticipantEffect =
   | { kind: "send"; to: number; msg: FailoverMessage }
@@ -83,7 +86,7 @@ type JobWork =
   | { type: "gather" }
   | { type: "start" }
   | { type: "release"; ips: AddressRef[]; assignment: [string, number][] }
-  | { type: "take"; ips: AddressRef[] }
+  | { type: "take"; ips: AddressRef[]; grace: boolean }
   | { type: "done"; assignment: [string, number][] }
   | { type: "event"; event: "startipreallocate" | "ipreallocated" }
   | { type: "forget"; address: string };
@@ -204,8 +207,16 @@ export function stepParticipant(
       break;
     case "client-take":
       if (!state.addresses.has(input.address)) reply(fx, input.token, -1, `Node does not know about IP ${input.address}`);
-      else enqueue(state, { origin: { kind: "client", token: input.token }, work: { type: "take", ips: [ref(state, input.address)] }, steps: undefined, status: 0 });
+      else enqueue(state, { origin: { kind: "client", token: input.token }, work: { type: "take", ips: [ref(state, input.address)], grace: true }, steps: undefined, status: 0 });
       break;
+    case "removed": {
+      const gone = input.addresses.filter((a) => state.hosted.delete(a));
+      if (gone.length > 0) {
+        fx.push({ kind: "log", level: "warning", message: `Addresses removed without a release: ${gone.join(" ")}` });
+        requestRun(state, fx, "addresses removed by the watchdog");
+      }
+      break;
+    }
     case "client-event":
       enqueue(state, { origin: { kind: "client", token: input.token }, work: { type: "event", event: input.event }, steps: undefined, status: 0 });
       break;
@@ -213,6 +224,16 @@ export function stepParticipant(
   checkLeaderless(state, fx);
   pump(state, fx);
   return { state, effects: fx };
+}
+
+/**
+ * Until when this node may keep its addresses if it stops now (its watchdog's
+ * deadline when the daemon stops beating): the leaderless grace from now
+ * while it follows a leader, else from when it lost the leader.
+ */
+export function keepAddressesUntil(state: ParticipantState): number {
+  const from = state.leader === UNKNOWN_PNN ? state.leaderLostMs : state.nowMs;
+  return from + state.config.leaderlessGraceMs;
 }
 
 /** When the shell should step the participant again with a tick (undefined: only on input). */
@@ -237,6 +258,8 @@ function onLeader(state: ParticipantState, leader: number, fx: ParticipantEffect
   if (leader === state.leader) return;
   if (leader === UNKNOWN_PNN) state.leaderLostMs = state.nowMs;
   state.leader = leader;
+  // A leader seen anew may be a restarted process numbering its runs afresh.
+  state.latestRun = { leader: UNKNOWN_PNN, run: 0 };
   // Work queued by a leader that is gone would act on a plan nobody drives any more.
   state.queue = state.queue.filter((j) => j.origin.kind !== "leader" || j.origin.leader === leader);
   for (const token of state.moves) reply(fx, token, -1, "Leader changed during the move");
@@ -307,7 +330,7 @@ function onMessage(state: ParticipantState, from: number, msg: FailoverMessage, 
       work = { type: "release", ips: msg.ips, assignment: msg.assignment };
       break;
     case "take":
-      work = { type: "take", ips: msg.ips };
+      work = { type: "take", ips: msg.ips, grace: msg.grace };
       break;
     case "done":
       work = { type: "done", assignment: msg.assignment };
@@ -455,9 +478,13 @@ function takeStep(address: string, iface: string, previous: string | undefined, 
     args,
     apply: (s, ok, fx) => {
       // Even a failed takeip may have configured the address: count it as
-      // hosted, so it is released before any other node takes it.
+      // hosted, and release it again before the job ends, so it is neither
+      // left half-configured nor believed to be here when it is not.
       s.hosted.set(address, { iface });
-      if (!ok) return;
+      if (!ok) {
+        s.current?.steps?.unshift(releaseStep(address, iface, prefix));
+        return;
+      }
       s.assignment.set(address, s.config.pnn);
       fx.push({ kind: "taken", address, iface, previousIface: previous ?? null });
       fx.push({ kind: "client-notice", notice: "take-ip", address });
@@ -516,6 +543,12 @@ function planSteps(state: ParticipantState, job: Job, fx: ParticipantEffect[]): 
         }
         const current = state.hosted.get(ip.address)?.iface;
         if (current === iface) continue;
+        if (current === undefined && !w.grace) {
+          // The leader believed this node holds it, so nobody is in grace for it.
+          job.status = -EAGAIN;
+          fx.push({ kind: "log", level: "warning", message: `Not taking ${ip.address} without grace: it is no longer here` });
+          continue;
+        }
         steps.push(takeStep(ip.address, iface, current, ip.prefix));
       }
       return steps;

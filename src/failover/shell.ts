@@ -200,6 +200,14 @@ export class FailoverShell {
     }
   }
 
+  /**
+   * The watchdog removed these addresses while the daemon could not (it was
+   * stopped, or stuck): forget them, so the leader places them again.
+   */
+  addressesRemoved(addresses: string[]): void {
+    this.feed({ kind: "request", request: { kind: "removed", addresses } });
+  }
+
   /** A takeover-run request (CTDB_SRVID_TAKEOVER_RUN); only the leader answers. */
   takeoverRun(reason: string, replyTo: ReplyTo | undefined): void {
     this.feed({ kind: "trigger", reason, ...(replyTo === undefined || replyTo.srvid === 0n ? {} : { replyTo }) });

@@ -39,7 +39,8 @@ export type FailoverMessage =
   | { k: "gather"; run: number }
   | { k: "start"; run: number }
   | { k: "release"; run: number; ips: AddressRef[]; assignment: [string, number][] }
-  | { k: "take"; run: number; ips: AddressRef[] }
+  /** `grace`: the run ran startipreallocate; without it a node may only keep what it has. */
+  | { k: "take"; run: number; ips: AddressRef[]; grace: boolean }
   | { k: "done"; run: number; assignment: [string, number][] }
   | { k: "moved"; token: number; ok: boolean }
   // participant -> coordinator
@@ -62,6 +63,9 @@ export interface NodeView {
 
 /** The allocator bound to its options (src/failover/alloc): address -> new holder, -1 for none. */
 export type Allocate = (nodes: readonly AllocNode[], addresses: readonly AllocAddress[]) => Map<string, number>;
+
+/** A participant's answer when the plan rests on a report that went stale: try again. */
+export const EAGAIN = 11;
 
 /** Errno CTDB's event daemon reports for a script that ran out of time. */
 export const ETIMEDOUT = 110;

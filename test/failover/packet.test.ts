@@ -20,7 +20,7 @@ describe("failover packets", () => {
     ["unknown kind", { k: "explode" }, /unknown failover message "explode"/],
     ["missing run", { k: "gather" }, /field m.run is not a u32/],
     ["bad stage", { k: "ack", run: 1, stage: "later", status: 0 }, /field m.stage is not a takeover stage/],
-    ["bad prefix", { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 200 }] }, /field m.ips\[0\].prefix is not a prefix length/],
+    ["bad prefix", { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 200 }], grace: true }, /field m.ips\[0\].prefix is not a prefix length/],
     ["bad pair", { k: "done", run: 1, assignment: [["10.0.0.1"]] }, /field m.assignment\[0\] is not an \[address, pnn\] pair/],
     ["not an object", 7, /field m is not an object/],
     ["hostedOn", { k: "ips", run: 1, ips: [{ address: "a", prefix: 1, interfaces: [], available: true, hostedOn: 5 }] }, /field m.ips\[0\].hostedOn is not a string/],

@@ -23,7 +23,7 @@ const events = (fx: ParticipantEffect[]) => fx.filter((e) => e.kind === "run-eve
 describe("participant", () => {
   test("a report waits for the event running before it", () => {
     const n = node();
-    const fx = n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 24 }] } });
+    const fx = n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 24 }], grace: true } });
     assert.deepEqual(events(fx), ["takeip eth0 10.0.0.1 24"]);
     assert.deepEqual(n.feed(2, { kind: "message", from: 0, msg: { k: "gather", run: 2 } }), []);
     const done = n.feed(3, { kind: "event-done", id: 1, status: 0 });
@@ -35,7 +35,7 @@ describe("participant", () => {
   test("a newer run drops what is still queued of an older one", () => {
     const n = node();
     n.feed(1, { kind: "message", from: 0, msg: { k: "start", run: 1 } });
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
     n.feed(2, { kind: "message", from: 0, msg: { k: "gather", run: 2 } });
     const fx = n.feed(3, { kind: "event-done", id: 1, status: 0 });
     // The start of run 1 is acknowledged, its take is gone, run 2 gets its report.
@@ -45,15 +45,19 @@ describe("participant", () => {
 
   test("work from a node that is not the leader is ignored", () => {
     const n = node();
-    assert.deepEqual(n.feed(1, { kind: "message", from: 2, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 24 }] } }), []);
+    assert.deepEqual(n.feed(1, { kind: "message", from: 2, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 24 }], grace: true } }), []);
   });
 
-  test("a failed takeip still counts the address as hosted, so it is released before anyone else takes it", () => {
+  test("a failed takeip counts the address as hosted until a releaseip has cleaned it up, then the failure is acknowledged", () => {
     const n = node();
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
     const fx = n.feed(2, { kind: "event-done", id: 1, status: 1 });
-    assert.deepEqual(fx.filter((e) => e.kind === "send").map((e) => e.kind === "send" && e.msg), [{ k: "ack", run: 1, stage: "take", status: 1 }]);
-    assert.equal(n.state.hosted.has("10.0.0.2"), true);
+    assert.equal(n.state.hosted.has("10.0.0.2"), true, "it may be half-configured");
+    assert.deepEqual(events(fx), ["releaseip eth0 10.0.0.2 24"]);
+    assert.deepEqual(fx.filter((e) => e.kind === "send"), []);
+    const after = n.feed(3, { kind: "event-done", id: 2, status: 0 });
+    assert.equal(n.state.hosted.has("10.0.0.2"), false);
+    assert.deepEqual(after.filter((e) => e.kind === "send").map((e) => e.kind === "send" && e.msg), [{ k: "ack", run: 1, stage: "take", status: 1 }]);
   });
 
   test("a timed-out event bans the node", () => {
@@ -65,7 +69,7 @@ describe("participant", () => {
 
   test("without a leader for the grace, every address is dropped at once", () => {
     const n = node();
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
     n.feed(2, { kind: "event-done", id: 1, status: 0 });
     n.feed(1000, { kind: "leader", leader: UNKNOWN_PNN });
     assert.deepEqual(n.feed(5999, { kind: "tick" }), []);
@@ -78,7 +82,7 @@ describe("participant", () => {
 
   test("a banned node releases everything it hosts", () => {
     const n = node();
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
     n.feed(2, { kind: "event-done", id: 1, status: 0 });
     const fx = n.feed(3, { kind: "self", flags: NodeFlag.BANNED, runstate: Runstate.RUNNING });
     assert.deepEqual(events(fx), ["releaseip eth0 10.0.0.2 24"]);
@@ -97,7 +101,7 @@ describe("participant", () => {
   test("GET_PUBLIC_IPS, GET_PUBLIC_IP_INFO and GET_IFACES views", () => {
     const n = node();
     n.feed(1, { kind: "message", from: 0, msg: { k: "release", run: 1, ips: [], assignment: [["10.0.0.2", 2]] } });
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.1", prefix: 24 }], grace: true } });
     n.feed(2, { kind: "event-done", id: 1, status: 0 });
     assert.deepEqual(publicIps(n.state, false), [
       { address: "10.0.0.1", pnn: 1 },
@@ -124,7 +128,7 @@ describe("participant", () => {
 
   test("delip of a hosted address releases it first, then forgets it", () => {
     const n = node();
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
     n.feed(2, { kind: "event-done", id: 1, status: 0 });
     const fx = n.feed(3, { kind: "del-address", address: "10.0.0.2", token: 9 });
     assert.deepEqual(events(fx), ["releaseip eth0 10.0.0.2 24"]);
@@ -137,7 +141,7 @@ describe("participant", () => {
 
   test("reloading public addresses releases the removed ones and asks for a run", () => {
     const n = node();
-    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }] } });
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
     n.feed(2, { kind: "event-done", id: 1, status: 0 });
     const fx = n.feed(3, { kind: "configure", addresses: [addr("10.0.0.1", ["eth0", "eth1"]), addr("10.0.0.3")], token: 5 });
     assert.deepEqual(events(fx), ["releaseip eth0 10.0.0.2 24"]);
@@ -155,5 +159,19 @@ describe("participant and a new leader", () => {
     assert.deepEqual(before.filter((e) => e.kind === "send"), []);
     const after = stepParticipant(state, { kind: "leader", nowMs: 2, leader: 2 }).effects;
     assert.deepEqual(after.filter((e) => e.kind === "send").map((e) => e.kind === "send" && [e.to, e.msg.k]), [[2, "ips"]]);
+  });
+});
+
+describe("participant and stale reports", () => {
+  test("an address removed by the watchdog is forgotten, and not taken back in a run without grace", () => {
+    const n = node();
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
+    n.feed(2, { kind: "event-done", id: 1, status: 0 });
+    const fx = n.feed(3, { kind: "removed", addresses: ["10.0.0.2"] });
+    assert.equal(n.state.hosted.has("10.0.0.2"), false);
+    assert.ok(fx.some((e) => e.kind === "send" && e.msg.k === "run-request"));
+    const take = n.feed(4, { kind: "message", from: 0, msg: { k: "take", run: 2, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: false } });
+    assert.deepEqual(events(take), []);
+    assert.deepEqual(take.filter((e) => e.kind === "send").map((e) => e.kind === "send" && e.msg), [{ k: "ack", run: 2, stage: "take", status: -11 }]);
   });
 });
