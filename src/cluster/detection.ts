@@ -42,6 +42,12 @@ export interface FailoverGraces {
   leaderlessGraceMs: number;
   /** After last hearing a node, how long it may still host addresses: no one else takes them before. */
   holderGraceMs: number;
+  /**
+   * The same for a node whose connection closed. It saw the close too, so it
+   * needs no silence limit: it is dead (its watchdog removes its addresses) or
+   * it drops them after its leaderless grace.
+   */
+  closedGraceMs: number;
 }
 
 /** Timer lateness and delivery the lease allows for. */
@@ -61,5 +67,9 @@ const LEASE_SLACK_MS = 200;
 export function failoverGraces(k: Pick<KeepaliveSettings, "keepaliveIntervalMs" | "keepaliveLimit">): FailoverGraces {
   const silence = k.keepaliveIntervalMs * k.keepaliveLimit;
   const leaderlessGraceMs = 2 * k.keepaliveIntervalMs;
-  return { leaderlessGraceMs, holderGraceMs: silence + k.keepaliveIntervalMs + leaderlessGraceMs + LEASE_SLACK_MS };
+  return {
+    leaderlessGraceMs,
+    holderGraceMs: silence + k.keepaliveIntervalMs + leaderlessGraceMs + LEASE_SLACK_MS,
+    closedGraceMs: leaderlessGraceMs + LEASE_SLACK_MS,
+  };
 }

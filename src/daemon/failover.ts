@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ClusterState } from "../cluster/core.ts";
+import { failoverGraces, type KeepaliveSettings } from "../cluster/detection.ts";
 import type { NodeConfig } from "../config/load.ts";
 import { parseHomeNodes } from "../config/home-nodes.ts";
 import { parsePublicAddresses } from "../config/public-addresses.ts";
@@ -30,13 +31,17 @@ export interface FailoverSettings {
   homeNodes: HomeNode[];
 }
 
-export function failoverSettings(pnn: number, config: NodeConfig, tunables: () => Tunables, log: (m: string) => void): FailoverSettings {
+export function failoverSettings(
+  pnn: number,
+  config: NodeConfig,
+  tunables: () => Tunables,
+  keepalives: KeepaliveSettings,
+  log: (m: string) => void,
+): FailoverSettings {
   const t = tunables();
-  const keepaliveWindowMs = (t["KeepaliveInterval"] ?? 5) * 1000 * (t["KeepaliveLimit"] ?? 5);
-  // A node without a leader keeps its addresses for the leader timeout (an
-  // election normally ends well within it), then drops them.
-  const leaderlessGraceMs = config.conf.cluster.leaderTimeoutSec * 1000;
-  const marginMs = 1000;
+  // The leases that keep an address off two nodes, from the keepalives in
+  // force (Tandem's peer timeout, or CTDB's tunables when set explicitly).
+  const graces = failoverGraces(keepalives);
   const homeNodes = readHomeNodes(config, log);
   const settings: FailoverSettings = {
     homeNodes,
@@ -55,14 +60,14 @@ export function failoverSettings(pnn: number, config: NodeConfig, tunables: () =
         },
         runTimeoutMs: 3 * (t["TakeoverTimeout"] ?? 9) * 1000,
         retryMs: (t["RecoverInterval"] ?? 1) * 1000,
-        holderGraceMs: keepaliveWindowMs + leaderlessGraceMs + marginMs,
-        closedGraceMs: leaderlessGraceMs + marginMs,
+        holderGraceMs: graces.holderGraceMs,
+        closedGraceMs: graces.closedGraceMs,
         historySize: HISTORY_SIZE,
         // Tenths of seconds since 2020 (fits a u32 until 2033): above the run
         // numbers of any earlier life of this daemon, which ran fewer runs than that.
         firstRun: Math.max(1, Math.floor((Date.now() - Date.UTC(2020, 0, 1)) / 100)),
       },
-      participant: { leaderlessGraceMs },
+      participant: { leaderlessGraceMs: graces.leaderlessGraceMs },
       bans: {
         enableBans: (t["EnableBans"] ?? 1) !== 0,
         banPeriodSec: t["RecoveryBanPeriod"] ?? 300,

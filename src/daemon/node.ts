@@ -191,7 +191,7 @@ export class Node {
     });
     this.cluster.attach(this.transport);
     this.databases = this.createDatabases();
-    this.failoverSettings = failoverSettings(pnn, config, () => this.tunables, (m) => log("warning", m));
+    this.failoverSettings = failoverSettings(pnn, config, () => this.tunables, this.keepalives(), (m) => log("warning", m));
     this.failover = new FailoverShell(this.failoverSettings.config, config.publicAddresses, {
       log,
       requestEvent: (ref, event, args) => this.lifecycle?.feed({ kind: "request-event", ref, event, args }),

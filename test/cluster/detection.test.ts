@@ -30,13 +30,15 @@ describe("keepalive settings in force", () => {
 
 describe("the lease across a cut", () => {
   test("at Tandem's defaults a silent node's addresses may move 2.6 s after it was last heard", () => {
-    assert.deepEqual(failoverGraces({ keepaliveIntervalMs: 300, keepaliveLimit: 5 }), { leaderlessGraceMs: 600, holderGraceMs: 2600 });
+    assert.deepEqual(failoverGraces({ keepaliveIntervalMs: 300, keepaliveLimit: 5 }), { leaderlessGraceMs: 600, holderGraceMs: 2600, closedGraceMs: 800 });
   });
   test("the holder's lease outlasts the cut-off node's own detection and its leaderless grace", () => {
     for (const [interval, limit] of [[300, 5], [1000, 2], [5000, 5]] as const) {
       const g = failoverGraces({ keepaliveIntervalMs: interval, keepaliveLimit: limit });
       // The cut-off node notices up to one interval after the others, then waits its grace.
       assert.ok(g.holderGraceMs > interval * limit + interval + g.leaderlessGraceMs, `${interval} x ${limit}`);
+      // A node whose connection closed saw it close: it is gone once its leaderless grace has passed.
+      assert.ok(g.closedGraceMs > g.leaderlessGraceMs, `closed ${interval} x ${limit}`);
     }
   });
 });
