@@ -48,6 +48,13 @@ export interface FailoverGraces {
    * it drops them after its leaderless grace.
    */
   closedGraceMs: number;
+  /**
+   * The address watchdog's lease, renewed every few hundred milliseconds by
+   * a running daemon: a stopped one loses its addresses this long after its
+   * last renewal, well before the others take them (holderGraceMs after it
+   * was last heard).
+   */
+  watchdogLeaseMs: number;
 }
 
 /** Timer lateness and delivery the lease allows for. */
@@ -71,5 +78,6 @@ export function failoverGraces(k: Pick<KeepaliveSettings, "keepaliveIntervalMs" 
     leaderlessGraceMs,
     holderGraceMs: silence + k.keepaliveIntervalMs + leaderlessGraceMs + LEASE_SLACK_MS,
     closedGraceMs: leaderlessGraceMs + LEASE_SLACK_MS,
+    watchdogLeaseMs: silence,
   };
 }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ClusterShell, loadVote } from "../cluster/shell.ts";
 import { nodeFlags } from "../cluster/core.ts";
-import { type KeepaliveSettings, keepaliveSettings } from "../cluster/detection.ts";
+import { failoverGraces, type KeepaliveSettings, keepaliveSettings } from "../cluster/detection.ts";
 import { type ClusterConfig, FLAGS_INACTIVE, Flag, Runstate, UNKNOWN_PNN } from "../cluster/types.ts";
 import type { NodeConfig } from "../config/load.ts";
 import { findTunable, getTunable, listTunableNames, setTunable, type Tunables, tunablesToWireOrder } from "../config/tunables.ts";
@@ -212,7 +212,12 @@ export class Node {
         ),
       setBanned: (on) => this.cluster.feed({ kind: "admin", action: on ? "ban" : "unban" }),
     });
-    this.netEffects = new NetworkEffects({ addresses: () => config.publicAddresses, log });
+    this.netEffects = new NetworkEffects({
+      addresses: () => config.publicAddresses,
+      log,
+      leaseMs: failoverGraces(this.keepalives()).watchdogLeaseMs,
+      removed: (addresses) => this.failover.addressesRemoved(addresses),
+    });
     this.failover.address = this.netEffects;
     this.messaging = new Messaging({
       clients: () => this.clients.clients,

@@ -22,10 +22,22 @@ export interface NetworkEffectsDeps {
   log(level: "error" | "warning" | "notice" | "info", message: string): void;
   /** Tracked connections to a public address (dst is the address, src the client). */
   connections?(address: string): readonly Connection[];
+  /**
+   * How long the watchdog may let this node keep its addresses after the
+   * last renewal: less than the others wait before they take a silent
+   * node's addresses. Without it there is no lease (only death is caught).
+   */
+  leaseMs?: number;
+  /** The watchdog removed these addresses because the lease ran out (the daemon was stopped or stuck). */
+  removed?(addresses: string[]): void;
 }
+
+/** How often the lease is renewed. */
+const LEASE_RENEW_MS = 100;
 
 export class NetworkEffects implements AddressHooks {
   private watchdog: AddressWatchdog | undefined;
+  private renewal: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private warned = false;
 
@@ -84,7 +96,7 @@ export class NetworkEffects implements AddressHooks {
     const prefix = this.deps.addresses().find((a) => a.address === address)?.prefix;
     if (prefix === undefined) return;
     // Started with the first address, so nodes without public addresses run no extra process.
-    this.watchdog ??= AddressWatchdog.start((m) => this.deps.log("error", m));
+    this.watchdog ??= this.startWatchdog();
     this.watchdog.hosted(address, prefix, iface);
   }
 
@@ -102,8 +114,27 @@ export class NetworkEffects implements AddressHooks {
     return true;
   }
 
+  private startWatchdog(): AddressWatchdog {
+    const w = AddressWatchdog.start(
+      (m) => this.deps.log("error", m),
+      (addresses) => {
+        this.deps.log("warning", `The address watchdog removed ${addresses.join(", ")}: this daemon did not renew its lease in time`);
+        this.deps.removed?.(addresses);
+      },
+    );
+    const leaseMs = this.deps.leaseMs;
+    if (leaseMs !== undefined) {
+      w.lease(leaseMs);
+      this.renewal = setInterval(() => w.lease(leaseMs), LEASE_RENEW_MS);
+      this.renewal.unref();
+    }
+    return w;
+  }
+
   /** An orderly stop: the scripts release the addresses; the watchdog is told goodbye. */
   stop(): void {
+    clearInterval(this.renewal);
+    this.renewal = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.watchdog?.stop();

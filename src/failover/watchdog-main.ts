@@ -2,10 +2,11 @@
 // on standard input; at EOF removes what is still hosted and exits.
 
 import { spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
 import readline from "node:readline";
 import { establishedTo } from "../net/proc-tcp.ts";
 import { killTcp } from "./raw/killtcp.ts";
-import { type Hosted, watchdogAtEof, watchdogLine, watchdogStart } from "./watchdog.ts";
+import { type Hosted, watchdogAtEof, watchdogLeaseExpired, watchdogLine, watchdogStart } from "./watchdog.ts";
 
 const state = watchdogStart();
 
@@ -27,8 +28,7 @@ function ipAddrDel(h: Hosted): Promise<void> {
   });
 }
 
-async function releaseAll(): Promise<void> {
-  const todo = watchdogAtEof(state);
+async function remove(todo: Hosted[]): Promise<void> {
   if (todo.length === 0) return;
   const conns = establishedTo(new Set(todo.map((h) => h.address)));
   // Reset the clients' connections first, while the address (and so the
@@ -43,14 +43,31 @@ async function releaseAll(): Promise<void> {
     }
   }
   await Promise.all(todo.map(ipAddrDel));
-  process.stderr.write(`watchdog: the daemon is gone; removed ${todo.map((h) => h.address).join(", ")}\n`);
 }
+
+async function releaseAll(): Promise<void> {
+  const todo = watchdogAtEof(state);
+  await remove(todo);
+  if (todo.length > 0) process.stderr.write(`watchdog: the daemon is gone; removed ${todo.map((h) => h.address).join(", ")}\n`);
+}
+
+// A stopped daemon does not renew its lease: take its addresses off before
+// the other nodes hand them out, and tell the daemon for when it runs again.
+const LEASE_CHECK_MS = 50;
+setInterval(() => {
+  const todo = watchdogLeaseExpired(state, performance.now());
+  if (todo.length === 0) return;
+  void remove(todo).then(() => {
+    process.stderr.write(`watchdog: the daemon stopped renewing its lease; removed ${todo.map((h) => h.address).join(", ")}\n`);
+    process.stdout.write(`removed ${todo.map((h) => h.address).join(" ")}\n`);
+  });
+}, LEASE_CHECK_MS).unref();
 
 // A service manager stopping the daemon's group may signal us too: finish the job first.
 for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => {});
 const rl = readline.createInterface({ input: process.stdin });
 rl.on("line", (line) => {
-  const problem = watchdogLine(state, line);
+  const problem = watchdogLine(state, line, performance.now());
   if (problem !== undefined) process.stderr.write(`${problem}\n`);
 });
 rl.on("close", () => {

@@ -30,7 +30,12 @@ describe("keepalive settings in force", () => {
 
 describe("the lease across a cut", () => {
   test("at Tandem's defaults a silent node's addresses may move 2.6 s after it was last heard", () => {
-    assert.deepEqual(failoverGraces({ keepaliveIntervalMs: 300, keepaliveLimit: 5 }), { leaderlessGraceMs: 600, holderGraceMs: 2600, closedGraceMs: 800 });
+    assert.deepEqual(failoverGraces({ keepaliveIntervalMs: 300, keepaliveLimit: 5 }), {
+      leaderlessGraceMs: 600,
+      holderGraceMs: 2600,
+      closedGraceMs: 800,
+      watchdogLeaseMs: 1500,
+    });
   });
   test("the holder's lease outlasts the cut-off node's own detection and its leaderless grace", () => {
     for (const [interval, limit] of [[300, 5], [1000, 2], [5000, 5]] as const) {
@@ -39,6 +44,8 @@ describe("the lease across a cut", () => {
       assert.ok(g.holderGraceMs > interval * limit + interval + g.leaderlessGraceMs, `${interval} x ${limit}`);
       // A node whose connection closed saw it close: it is gone once its leaderless grace has passed.
       assert.ok(g.closedGraceMs > g.leaderlessGraceMs, `closed ${interval} x ${limit}`);
+      // A stopped node's watchdog takes its addresses off (lease, renewal period, check) before the others take them.
+      assert.ok(g.watchdogLeaseMs + 500 < g.holderGraceMs, `watchdog lease ${interval} x ${limit}`);
     }
   });
 });

@@ -1,7 +1,7 @@
 // The address watchdog's bookkeeping, and reading /proc/net/tcp{,6}.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { watchdogAtEof, watchdogLine, watchdogStart } from "../../src/failover/watchdog.ts";
+import { watchdogAtEof, watchdogLeaseExpired, watchdogLine, watchdogStart } from "../../src/failover/watchdog.ts";
 import { parseProcNetTcp } from "../../src/net/proc-tcp.ts";
 
 test("the watchdog removes at EOF what is hosted then, nothing after a goodbye", () => {
@@ -19,9 +19,30 @@ test("the watchdog removes at EOF what is hosted then, nothing after a goodbye",
   assert.deepEqual(watchdogAtEof(s), []);
 });
 
+test("a lease not renewed in time takes the addresses off once; renewed, nothing happens", () => {
+  const s = watchdogStart();
+  watchdogLine(s, "host 198.51.100.1 24 eth0", 0);
+  assert.deepEqual(watchdogLeaseExpired(s, 10_000), [], "no lease yet: only death is caught");
+  assert.equal(watchdogLine(s, "lease 1500", 1000), undefined);
+  assert.deepEqual(watchdogLeaseExpired(s, 2400), []);
+  watchdogLine(s, "lease 1500", 2400);
+  assert.deepEqual(watchdogLeaseExpired(s, 3800), [], "renewed at 2400: good until 3900");
+  assert.deepEqual(watchdogLeaseExpired(s, 3900), [{ address: "198.51.100.1", prefix: 24, iface: "eth0" }]);
+  assert.deepEqual(watchdogLeaseExpired(s, 4000), [], "removed once");
+  assert.deepEqual(watchdogAtEof(s), [], "nothing left for EOF either");
+});
+
+test("after a goodbye an old lease removes nothing", () => {
+  const s = watchdogStart();
+  watchdogLine(s, "host 198.51.100.1 24 eth0", 0);
+  watchdogLine(s, "lease 100", 0);
+  watchdogLine(s, "exit", 50);
+  assert.deepEqual(watchdogLeaseExpired(s, 1000), []);
+});
+
 test("malformed watchdog lines are named and change nothing", () => {
   const s = watchdogStart();
-  for (const bad of ["host 198.51.100.1 eth0", "host 198.51.100.1 x eth0", "host 198.51.100.1 24 eth0 extra", "release", "drop 1.2.3.4", "exit now"]) {
+  for (const bad of ["host 198.51.100.1 eth0", "host 198.51.100.1 x eth0", "host 198.51.100.1 24 eth0 extra", "release", "drop 1.2.3.4", "exit now", "lease", "lease -5", "lease 1.5"]) {
     assert.match(watchdogLine(s, bad) ?? "", /malformed line/, bad);
   }
   assert.deepEqual(watchdogAtEof(s), []);

@@ -32,11 +32,12 @@ after(async () => {
 });
 
 /** A process that hosts the addresses the way tandemd does: configures them and tells its watchdog. */
-async function startHost(b: Bed, goodbyeOnSigterm: boolean) {
+async function startHost(b: Bed, goodbyeOnSigterm: boolean, leaseMs?: number) {
   for (const a of ADDRS) b.execSync(b.nodeNs[0]!, ["ip", "addr", "add", `${a.address}/${a.prefix}`, "dev", "eth0"]);
   const code = `
     import { AddressWatchdog } from ${JSON.stringify(path.join(checkoutDir(), "dist", "src", "failover", "watchdog.js"))};
-    const w = AddressWatchdog.start((m) => console.error(m));
+    const w = AddressWatchdog.start((m) => console.error(m), (gone) => console.log("removed " + gone.join(" ")));
+    ${leaseMs === undefined ? "" : `w.lease(${leaseMs}); setInterval(() => w.lease(${leaseMs}), 100);`}
     for (const a of ${JSON.stringify(ADDRS)}) w.hosted(a.address, a.prefix, "eth0");
     w.hosted("198.51.100.9", 24, "eth0");
     w.released("198.51.100.9");
@@ -76,6 +77,33 @@ test("after SIGKILL of its daemon the watchdog removes the addresses and resets 
     assert.deepEqual(w.verify(), []);
   } finally {
     client.stop();
+  }
+});
+
+test("a stopped daemon's lease runs out: the watchdog removes its addresses, and tells it once it runs again", { timeout: 60_000 }, async (t) => {
+  if (skip !== undefined || !bed || !watch) return t.skip(skip);
+  const b = bed;
+  const w = watch;
+  const { host, watchdogPid } = await startHost(b, true, 1500);
+  const heard: string[] = [];
+  host.stdout!.on("data", (d) => heard.push(String(d)));
+  try {
+    await sleep(2000);
+    for (const a of ADDRS) assert.equal(w.hostOf(a.address), 0, `${a.address} kept while the lease is renewed`);
+    const t0 = Date.now();
+    host.kill("SIGSTOP");
+    assert.ok(await until(() => ADDRS.every((a) => w.hostOf(a.address) === undefined), 5000), "addresses removed");
+    const removed = Math.max(...w.changes.filter((c) => !c.added && c.t >= t0).map((c) => c.t)) - t0;
+    t.diagnostic(`addresses gone ${removed} ms after SIGSTOP`);
+    assert.ok(removed >= 1300, `not before the lease ran out (${removed} ms)`);
+    assert.ok(alive(watchdogPid), "the watchdog stays for the daemon");
+    host.kill("SIGCONT");
+    assert.ok(await until(() => heard.join("").includes("removed 198.51.100.1 2001:db8::1"), 5000), `the daemon hears what went: ${heard.join("")}`);
+    assert.deepEqual(w.verify(), []);
+  } finally {
+    host.kill("SIGCONT");
+    host.kill("SIGTERM");
+    await until(() => !alive(watchdogPid), 5000);
   }
 });
 
