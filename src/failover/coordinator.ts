@@ -25,6 +25,7 @@
 // Pure: the shell delivers messages (also to this node's own participant).
 
 import { NodeFlag, Runstate } from "../protocol/constants.ts";
+import { nodeMayHost } from "./alloc/index.ts";
 import {
   type Allocate,
   type AllocAddress,
@@ -381,12 +382,9 @@ function onReport(state: CoordinatorState, from: number, runId: number, ips: Add
   if (run.waiting.size === 0) planRun(state, run, fx);
 }
 
+/** Connected and, by the allocator's own rule, allowed to host. */
 function eligible(v: NodeView | undefined): boolean {
-  return (
-    v?.connected === true &&
-    v.runstate === Runstate.RUNNING &&
-    (v.flags & (NodeFlag.INACTIVE | NodeFlag.DISABLED)) === 0
-  );
+  return v?.connected === true && nodeMayHost(v);
 }
 
 function graceOf(state: CoordinatorState, v: NodeView): number {

@@ -239,6 +239,20 @@ describe("takeover run", () => {
     assert.deepEqual(bed.hosted(), { [A]: [2], [B]: [1], [C]: [2] });
     assert.ok(bed.participantFx.some((p) => p.pnn === 0 && p.fx.kind === "client-reply" && p.fx.token === 7 && p.fx.status === 0));
   });
+
+  test("moveip to a disabled node is refused and the address stays", () => {
+    const bed = threeNodes();
+    bed.start();
+    bed.settle();
+    bed.toCoordinator({ kind: "nodes", nowMs: 1, nodes: bed.views({ 2: { flags: NodeFlag.PERMANENTLY_DISABLED } }) });
+    bed.settle();
+    const before = bed.hosted();
+    assert.ok(!Object.values(before).some((on) => on.includes(2)), "a disabled node hosts nothing");
+    bed.toParticipant(0, { kind: "client-release", nowMs: 2, address: A, pnn: 2, token: 8 });
+    bed.settle();
+    assert.deepEqual(bed.hosted(), before);
+    assert.ok(bed.participantFx.some((p) => p.pnn === 0 && p.fx.kind === "client-reply" && p.fx.token === 8 && p.fx.status !== 0));
+  });
 });
 
 describe("takeover run retries", () => {
