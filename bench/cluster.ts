@@ -5,7 +5,7 @@
 // protocol. Usage:
 //   node dist/bench/cluster.js [--impl tandem|ctdb] [--runs N] [--sigstop]
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,17 +14,15 @@ import { Flag, UNKNOWN_PNN } from "../src/cluster/types.ts";
 import {
   alive,
   checkoutDir,
-  type LocalLayout,
   localLayout,
   nodeEnv,
   sleep,
-  startNode,
   stopPid,
   writeLocalConfig,
 } from "../src/local/cluster.ts";
 import { allHealthy, type ClusterView, observe } from "../src/local/ready.ts";
+import { type Impl, processTree, startDaemon, treeRssKb } from "./support/daemons.ts";
 
-type Impl = "tandem" | "ctdb";
 
 interface Args {
   impl: Impl;
@@ -41,50 +39,6 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--sigstop") args.sigstop = true;
   }
   return args;
-}
-
-function startDaemon(impl: Impl, layout: LocalLayout, pnn: number): number {
-  if (impl === "tandem") return startNode(layout, pnn);
-  const base = layout.nodeBase(pnn);
-  const out = fs.openSync(path.join(base, "daemon.out"), "a");
-  const child = spawn("/usr/sbin/ctdbd", ["-i"], {
-    detached: true,
-    stdio: ["ignore", out, out],
-    env: { ...process.env, ...nodeEnv(layout, pnn) },
-  });
-  fs.closeSync(out);
-  child.unref();
-  return child.pid!;
-}
-
-/** A process and all its descendants (CTDB runs several processes per node). */
-function processTree(pid: number): number[] {
-  const all: number[] = [];
-  const visit = (p: number) => {
-    all.push(p);
-    try {
-      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-        const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim();
-        for (const c of children.split(/\s+/).filter(Boolean)) visit(Number(c));
-      }
-    } catch {
-      // the process went away while we looked
-    }
-  };
-  visit(pid);
-  return all;
-}
-
-function treeRssKb(pid: number): number {
-  let total = 0;
-  for (const p of processTree(pid)) {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return total;
 }
 
 /** What a service manager does before restarting a killed daemon: end whatever it left behind. */

@@ -7,17 +7,17 @@
 // - daemon RSS before and after 100k records are created through node 0.
 // Usage: node dist/bench/databases.js [--impl tandem|ctdb] [--calls N] [--ring N] [--records N]
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { CtdbClient } from "../src/client/client.ts";
 import { attachDb, closeDb, fetchLock } from "../src/client/db.ts";
-import { alive, type LocalLayout, localLayout, nodeEnv, sleep, startNode, stopPid, writeLocalConfig } from "../src/local/cluster.ts";
+import { alive, localLayout, nodeEnv, sleep, stopPid, writeLocalConfig } from "../src/local/cluster.ts";
 import { allHealthy, waitUntil } from "../src/local/ready.ts";
+import { type Impl, startDaemon, treeRssKb } from "./support/daemons.ts";
 
-type Impl = "tandem" | "ctdb";
 
 interface Args {
   impl: Impl;
@@ -36,32 +36,6 @@ function parseArgs(argv: string[]): Args {
     else if (arg === "--records") a.records = Number(argv[++i]);
   }
   return a;
-}
-
-function startDaemon(impl: Impl, layout: LocalLayout, pnn: number): number {
-  if (impl === "tandem") return startNode(layout, pnn);
-  const out = fs.openSync(path.join(layout.nodeBase(pnn), "daemon.out"), "a");
-  const child = spawn("/usr/sbin/ctdbd", ["-i"], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...nodeEnv(layout, pnn) } });
-  fs.closeSync(out);
-  child.unref();
-  return child.pid!;
-}
-
-/** The daemon and its children (ctdbd forks helpers). */
-function treeRssKb(pid: number): number {
-  let total = 0;
-  const visit = (p: number) => {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
-      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-        for (const c of fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) visit(Number(c));
-      }
-    } catch {
-      // gone meanwhile
-    }
-  };
-  visit(pid);
-  return total;
 }
 
 function meanMs(n: number, f: (i: number) => void): number {

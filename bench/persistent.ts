@@ -10,7 +10,7 @@
 // records are written into each node's TDB file beforehand (spread over the
 // three nodes, a third on each), as if clients had left them there.
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,12 +19,12 @@ import { CtdbClient } from "../src/client/client.ts";
 import { getRecmode, getVnnmap } from "../src/client/controls.ts";
 import { tdbFlagsFor } from "../src/database/local.ts";
 import { Tdb, TdbFlag, tdbSupportsMutexes } from "../src/database/tdb.ts";
-import { type LocalLayout, localLayout, nodeEnv, sleep, startNode, stopPid, writeLocalConfig } from "../src/local/cluster.ts";
+import { localLayout, nodeEnv, sleep, stopPid, writeLocalConfig } from "../src/local/cluster.ts";
 import { allHealthy, observe } from "../src/local/ready.ts";
 import { Control } from "../src/protocol/constants.ts";
 import { encodeLtdbHeader } from "../src/protocol/types.ts";
+import { type Impl, startDaemon, treeRssKb } from "./support/daemons.ts";
 
-type Impl = "tandem" | "ctdb";
 
 function parseArgs(argv: string[]): { impl: Impl; calls: number; records: number[] } {
   const a = { impl: "tandem" as Impl, calls: 100, records: [10_000, 100_000] };
@@ -34,31 +34,6 @@ function parseArgs(argv: string[]): { impl: Impl; calls: number; records: number
     else if (argv[i] === "--records") a.records = (argv[++i] ?? "").split(",").map(Number);
   }
   return a;
-}
-
-function startDaemon(impl: Impl, layout: LocalLayout, pnn: number): number {
-  if (impl === "tandem") return startNode(layout, pnn);
-  const out = fs.openSync(path.join(layout.nodeBase(pnn), "daemon.out"), "a");
-  const child = spawn("/usr/sbin/ctdbd", ["-i"], { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...nodeEnv(layout, pnn) } });
-  fs.closeSync(out);
-  child.unref();
-  return child.pid!;
-}
-
-function treeRssKb(pid: number): number {
-  let total = 0;
-  const visit = (p: number) => {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
-      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-        for (const c of fs.readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean)) visit(Number(c));
-      }
-    } catch {
-      // gone
-    }
-  };
-  visit(pid);
-  return total;
 }
 
 function ctdb(env: Record<string, string>, args: string[], input?: string): string {
