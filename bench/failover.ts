@@ -16,6 +16,7 @@ import { performance } from "node:perf_hooks";
 import { sleep } from "../src/local/cluster.ts";
 import { type AddrWatch, watchAddresses } from "../test/support/netbed/addr-watch.ts";
 import {
+  allHosted,
   type BedClient,
   type BedCluster,
   ctdbdUnavailable,
@@ -55,17 +56,6 @@ interface Ctx {
 }
 
 const fmt = (ms: number | undefined) => (ms === undefined ? "timeout" : `${(ms / 1000).toFixed(3)} s`);
-
-/** The address map as node `via` reports it, once every address is hosted. */
-async function allHosted(c: BedCluster, via: number, timeoutMs: number): Promise<Map<string, number> | undefined> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const m = await c.ipMap(via);
-    if (m !== undefined && FLOATING.every((a) => (m.get(a) ?? -1) >= 0)) return m;
-    await sleep(50);
-  }
-  return undefined;
-}
 
 /** Every node's flags clear, every address hosted, and the client answered by each address's named host. */
 async function healthy(x: Ctx, via: number, timeoutMs: number): Promise<Map<string, number> | undefined> {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type AddrWatch, watchAddresses } from "../support/netbed/addr-watch.ts";
-import { type BedClient, type BedCluster, FLOATING, startBedCluster, startClient } from "../support/netbed/cluster.ts";
+import { allHosted, type BedClient, type BedCluster, FLOATING, startBedCluster, startClient } from "../support/netbed/cluster.ts";
 import { type Bed, bedUnavailable, makeBed } from "../support/netns.ts";
 
 const skip = bedUnavailable();
@@ -30,16 +30,6 @@ after(async () => {
   await bed?.remove();
 });
 
-async function hosted(c: BedCluster, via: number, timeoutMs: number): Promise<Map<string, number> | undefined> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const m = await c.ipMap(via);
-    if (m !== undefined && FLOATING.every((a) => (m.get(a) ?? -1) >= 0)) return m;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
-}
-
 test("kill -9 of the daemon hosting an address: it moves, the client is answered elsewhere and its old connection reset", { timeout: 120_000 }, async (t) => {
   if (skip !== undefined || !cluster || !client || !watch) return t.skip(skip);
   const c = cluster;
@@ -48,7 +38,7 @@ test("kill -9 of the daemon hosting an address: it moves, the client is answered
   let leader = -1;
   const deadline = Date.now() + 60_000;
   do {
-    map = await hosted(c, 0, 60_000);
+    map = await allHosted(c, 0, 60_000);
     leader = Number((await c.tool(0, ["leader"])).stdout.trim());
   } while (map !== undefined && !FLOATING.some((a) => map!.get(a) !== leader) && Date.now() < deadline);
   assert.ok(map, c.log(0));
@@ -64,7 +54,7 @@ test("kill -9 of the daemon hosting an address: it moves, the client is answered
   const moved = await client.waitFor((e) => e.kind === "answer" && e.addr === addr && e.node !== `node${victim}`, 30_000, t0);
   assert.ok(moved, `${addr} answered by another node`);
   const survivor = (victim + 1) % 3;
-  const after = await hosted(c, survivor, 30_000);
+  const after = await allHosted(c, survivor, 30_000);
   assert.ok(after && after.get(addr) !== victim, "the cluster names another host");
   assert.equal(watch.hostOf(addr), after.get(addr), "configured where the cluster says");
   t.diagnostic(`reset after ${end!.t - t0} ms, answered by ${moved.node} after ${moved.t - t0} ms`);

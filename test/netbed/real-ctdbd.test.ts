@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { watchAddresses, type AddrWatch } from "../support/netbed/addr-watch.ts";
-import { type BedClient, type BedCluster, ctdbdUnavailable, FLOATING, startBedCluster, startClient } from "../support/netbed/cluster.ts";
+import { allHosted, type BedClient, type BedCluster, ctdbdUnavailable, FLOATING, startBedCluster, startClient } from "../support/netbed/cluster.ts";
 import { type Bed, bedUnavailable, makeBed } from "../support/netns.ts";
 
 const skip = bedUnavailable() ?? ctdbdUnavailable();
@@ -29,20 +29,10 @@ after(async () => {
   await bed?.remove();
 });
 
-async function hostedEverywhere(c: BedCluster, via: number, timeoutMs: number): Promise<Map<string, number> | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const m = await c.ipMap(via);
-    if (m !== undefined && FLOATING.every((a) => (m.get(a) ?? -1) >= 0)) return m;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return undefined;
-}
-
 test("real ctdbd hosts every floating address and fails one over after kill -9", { timeout: 120_000 }, async (t) => {
   if (skip !== undefined || !cluster || !client || !watch) return t.skip(skip);
   const c = cluster;
-  const map = await hostedEverywhere(c, 0, 60_000);
+  const map = await allHosted(c, 0, 60_000);
   assert.ok(map, c.log(0));
   for (const addr of FLOATING) {
     const host: number = map.get(addr)!;

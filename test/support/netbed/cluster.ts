@@ -239,6 +239,17 @@ export interface BedClient {
 }
 
 /** The client of the bed, in its client namespace, probing and holding each address. */
+/** The address map as node `via` reports it, once every floating address is hosted (undefined on timeout). */
+export async function allHosted(c: BedCluster, via: number, timeoutMs: number, pollMs = 50): Promise<Map<string, number> | undefined> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const m = await c.ipMap(via);
+    if (m !== undefined && FLOATING.every((a) => (m.get(a) ?? -1) >= 0)) return m;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return undefined;
+}
+
 export function startClient(bed: Bed, port: number, addrs: readonly string[] = FLOATING): BedClient {
   const script = path.join(checkoutDir(), "dist", "bench", "netbed", "client.js");
   const child = bed.spawn(bed.clientNs, [process.execPath, script, String(port), ...addrs], { stdio: ["pipe", "pipe", "ignore"] });
