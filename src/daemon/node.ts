@@ -161,6 +161,7 @@ export class Node {
         if (p === this.pnn && (flags & FLAGS_INACTIVE) !== 0 && (previous & FLAGS_INACTIVE) === 0) this.recovery.ownFlagsChanged(true);
       },
       leaderChanged: () => {},
+      lostMajority: () => this.failover.lostMajority(),
     }, voteFile);
     this.transport = new Transport({
       pnn,

@@ -45,7 +45,7 @@ export interface ClusterFacts {
 
 type ParticipantRequest = Extract<
   ParticipantInput,
-  { kind: "configure" | "add-address" | "del-address" | "link" | "client-release" | "client-take" | "client-event" | "removed" }
+  { kind: "configure" | "add-address" | "del-address" | "link" | "client-release" | "client-take" | "client-event" | "removed" | "lost-majority" }
 >;
 type NoTime<I> = I extends unknown ? Omit<I, "nowMs"> : never;
 

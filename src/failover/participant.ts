@@ -55,7 +55,9 @@ export type ParticipantInput =
   | { kind: "client-take"; nowMs: number; address: string; token: number }
   | { kind: "client-event"; nowMs: number; event: "startipreallocate" | "ipreallocated"; token: number }
   /** Addresses removed behind the daemon's back (its watchdog, while it was stopped or stuck). */
-  | { kind: "removed"; nowMs: number; addresses: readonly string[] };
+  | { kind: "removed"; nowMs: number; addresses: readonly string[] }
+  /** The cluster core found this node's part of the cluster without a majority: drop every address now. */
+  | { kind: "lost-majority"; nowMs: number };
 
 export type ParticipantEffect =
   | { kind: "send"; to: number; msg: FailoverMessage }
@@ -174,6 +176,12 @@ export function stepParticipant(
     case "leader":
       onLeader(state, input.leader, fx);
       break;
+    case "lost-majority":
+      // The majority takes these addresses once its lease on them runs out;
+      // giving them up now, not after the leaderless grace, keeps that margin.
+      onLeader(state, UNKNOWN_PNN, fx);
+      dropHosted(state, fx, "This node's part of the cluster lost its majority");
+      break;
     case "self":
       onSelf(state, input.flags, input.runstate, fx);
       break;
@@ -285,12 +293,17 @@ function onSelf(state: ParticipantState, flags: number, runstate: number, fx: Pa
 }
 
 function checkLeaderless(state: ParticipantState, fx: ParticipantEffect[]): void {
-  if (state.leader !== UNKNOWN_PNN || state.hosted.size === 0) return;
+  if (state.leader !== UNKNOWN_PNN) return;
   if (state.nowMs < state.leaderLostMs + state.config.leaderlessGraceMs) return;
+  dropHosted(state, fx, `No leader for ${state.config.leaderlessGraceMs} ms`);
+}
+
+function dropHosted(state: ParticipantState, fx: ParticipantEffect[], why: string): void {
+  if (state.hosted.size === 0) return;
   const addresses = [...state.hosted].map(([address, h]) => ({ address, iface: h.iface, prefix: ref(state, address).prefix }));
   state.hosted.clear();
   for (const a of addresses) state.assignment.set(a.address, -1);
-  fx.push({ kind: "log", level: "error", message: `No leader for ${state.config.leaderlessGraceMs} ms: dropping ${addresses.length} public address(es)` });
+  fx.push({ kind: "log", level: "error", message: `${why}: dropping ${addresses.length} public address(es)` });
   fx.push({ kind: "drop-addresses", addresses });
   for (const a of addresses) fx.push({ kind: "released", address: a.address, iface: a.iface });
 }

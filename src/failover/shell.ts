@@ -208,6 +208,11 @@ export class FailoverShell {
     this.feed({ kind: "request", request: { kind: "removed", addresses } });
   }
 
+  /** The cluster core says this node's part lost its majority: its addresses go at once. */
+  lostMajority(): void {
+    this.feed({ kind: "request", request: { kind: "lost-majority" } });
+  }
+
   /** A takeover-run request (CTDB_SRVID_TAKEOVER_RUN); only the leader answers. */
   takeoverRun(reason: string, replyTo: ReplyTo | undefined): void {
     this.feed({ kind: "trigger", reason, ...(replyTo === undefined || replyTo.srvid === 0n ? {} : { replyTo }) });

@@ -175,3 +175,17 @@ describe("participant and stale reports", () => {
     assert.deepEqual(take.filter((e) => e.kind === "send").map((e) => e.kind === "send" && e.msg), [{ k: "ack", run: 2, stage: "take", status: -11 }]);
   });
 });
+
+describe("participant and a lost majority", () => {
+  test("drops every address at once, without waiting out the leaderless grace", () => {
+    const n = node();
+    n.feed(1, { kind: "message", from: 0, msg: { k: "take", run: 1, ips: [{ address: "10.0.0.2", prefix: 24 }], grace: true } });
+    n.feed(2, { kind: "event-done", id: 1, status: 0 });
+    assert.equal(n.state.hosted.has("10.0.0.2"), true);
+    const fx = n.feed(3, { kind: "lost-majority" });
+    assert.equal(n.state.hosted.size, 0);
+    const drop = fx.find((e) => e.kind === "drop-addresses");
+    assert.deepEqual(drop?.kind === "drop-addresses" && drop.addresses.map((a) => a.address), ["10.0.0.2"]);
+    assert.ok(fx.some((e) => e.kind === "released" && e.address === "10.0.0.2"));
+  });
+});
